@@ -1,0 +1,1 @@
+"""The ``cnnbench`` command line: one module per verb."""

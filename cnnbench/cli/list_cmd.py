@@ -1,0 +1,31 @@
+"""`cnnbench list`: tasks, their models and data sets."""
+
+from __future__ import annotations
+
+import argparse
+
+from cnnbench.registry import default_registry
+
+HELP = "list tasks, their models and data sets"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", action="append", help="only this task (repeatable)")
+
+
+def main(args: argparse.Namespace) -> int:
+    reg = default_registry()
+    names = args.task or reg.names()
+    for name in names:
+        task = reg.get(name)
+        print(f"{task.name}  ({task.modality}; primary metric: {task.primary_metric})")
+        print("  models:")
+        for m in task.models.values():
+            default = " [default]" if m.name in task.default_models else ""
+            shape = "x".join(map(str, m.input_shape))
+            print(f"    {m.name:<14} {shape:<10} {m.description}{default}")
+        print("  data sets:")
+        for d in task.datasets.values():
+            print(f"    {d.name:<14} {d.description}{' (needs --data-dir)' if d.needs_dir else ''}")
+        print(f"  profiles: {', '.join(task.profiles)}")
+    return 0

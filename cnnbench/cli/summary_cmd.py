@@ -1,0 +1,27 @@
+"""`cnnbench summary`: a per-layer table (output shape, parameters, MACs, connections)."""
+
+from __future__ import annotations
+
+import argparse
+
+from cnnbench.counting import count_flops, count_params, format_summary, layer_summary
+from cnnbench.registry import get_task
+
+HELP = "per-layer summary of a model, like Keras' model.summary()"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True)
+    p.add_argument("--model", required=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    task = get_task(args.task)
+    model = task.build(args.model)
+    x = task.example_input(args.model, 1)
+    print(f"{task.name}/{args.model}: {task.model_spec(args.model).description}")
+    print(f"input: {'x'.join(map(str, x.shape[1:]))}")
+    print(format_summary(layer_summary(model, x), count_params(model)))
+    flops = count_flops(model, x)
+    print(f"FLOPs per sample: forward {flops['flops_fwd']:,}, training step {flops['flops_train']:,}")
+    return 0

@@ -1,0 +1,1 @@
+"""Where data sets live and how they are obtained."""

@@ -1,0 +1,80 @@
+"""The three timed phases of a model: forward, forward+backward, full training step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from cnnbench.timing import Budget, Stats, measure
+
+PHASES = ("forward", "forward_backward", "train_step")
+
+
+def phase_fn(
+    phase: str,
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+) -> Callable[[], object]:
+    """A zero-argument callable that runs one phase once on fixed inputs."""
+    if phase == "forward":
+
+        def forward() -> object:
+            with torch.inference_mode():
+                return model(x)
+
+        return forward
+    if phase == "forward_backward":
+
+        def forward_backward() -> object:
+            model.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            return loss
+
+        return forward_backward
+    if phase == "train_step":
+
+        def train_step() -> object:
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return train_step
+    raise ValueError(f"unknown phase {phase!r}; valid: {', '.join(PHASES)}")
+
+
+def time_phases(
+    model: nn.Module,
+    example: Callable[[int], torch.Tensor],
+    num_classes: int,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batches: tuple[int, ...],
+    budget: Budget,
+    device: torch.device,
+) -> dict[str, dict[str, dict]]:
+    """Time every phase at every batch size; returns {phase: {"b<batch>": Stats dict}}.
+
+    The weights are restored afterwards so that timing never changes a trained model.
+    """
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
+    out: dict[str, dict[str, dict]] = {p: {} for p in PHASES}
+    gen = torch.Generator().manual_seed(0)
+    for batch in batches:
+        x = example(batch).to(device)
+        y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
+        for phase in PHASES:
+            model.train(phase != "forward")
+            stats: Stats = measure(phase_fn(phase, model, x, y, loss_fn, optimizer), batch, budget, device)
+            out[phase][f"b{batch}"] = stats.as_dict()
+    model.load_state_dict(state)
+    model.zero_grad(set_to_none=True)
+    model.eval()
+    return out

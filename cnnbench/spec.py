@@ -1,0 +1,154 @@
+"""The task interface every modality plugin implements, and the small value types it uses."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnbench.errors import UsageError
+
+PROFILES = ("quick", "default", "full")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Hyper-parameters and budgets of one run profile; every task gives one per name in PROFILES."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str = "adam"  # "adam" | "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # "cosine" | "constant"
+    time_budget_s: float | None = None  # stop training when exceeded (checked per batch)
+    train_limit: int | None = None  # use only the first N training samples (after a seeded shuffle)
+    test_limit: int | None = None
+    timing_min_runs: int = 10
+    timing_min_time_s: float = 0.5
+    timing_max_time_s: float = 20.0
+    timing_warmup: int = 3
+
+    def replace(self, **changes: Any) -> Profile:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A data set a task offers, by name."""
+
+    name: str
+    description: str
+    needs_dir: bool = False  # True when there is no default source and --data-dir is required
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model a task offers: a builder plus the shapes the timer needs."""
+
+    name: str
+    builder: Callable[[int, tuple[int, ...]], nn.Module]  # (num_classes, input_shape) -> module
+    description: str
+    input_shape: tuple[int, ...]  # one sample, without the batch dimension
+    num_classes: int = 10
+    throughput_batch: int = 256  # batch for the throughput timing
+    default_dataset: str | None = None  # None: timing only unless a data set is named
+    datasets: tuple[str, ...] = ()  # data sets it can train on; () means any of the task's
+
+
+@dataclass
+class TensorData:
+    """One split, ready for the training loop: inputs and integer labels as tensors."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    num_classes: int
+    source: str  # where the data came from, recorded in the run record
+
+    def __post_init__(self) -> None:
+        if len(self.x) != len(self.y):
+            raise ValueError(f"{len(self.x)} inputs but {len(self.y)} labels")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device: torch.device) -> TensorData:
+        return TensorData(self.x.to(device), self.y.to(device), self.num_classes, self.source)
+
+    def take(self, n: int | None, seed: int) -> TensorData:
+        """A seeded random subset of n samples (all when n is None or >= len)."""
+        if n is None or n >= len(self):
+            return self
+        idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
+        return TensorData(self.x[idx], self.y[idx], self.num_classes, self.source)
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """What the user asked for: a data set name, an optional directory and the cache root."""
+
+    dataset: str
+    data_dir: Path | None
+    cache_dir: Path
+    input_shape: tuple[int, ...]
+    seed: int = 0
+
+
+@dataclass
+class Splits:
+    train: TensorData
+    test: TensorData
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(ABC):
+    """One modality: its data sets, models, loss, metrics and profile defaults."""
+
+    name: str
+    modality: str
+    datasets: Mapping[str, DataSpec]
+    models: Mapping[str, ModelSpec]
+    default_models: tuple[str, ...]
+    primary_metric: str = "accuracy"
+    profiles: Mapping[str, Profile]
+
+    @abstractmethod
+    def load(self, request: DataRequest) -> Splits:
+        """Build the train and test splits of a data set as tensors."""
+
+    def build(self, model: str, num_classes: int | None = None) -> nn.Module:
+        spec = self.model_spec(model)
+        return spec.builder(num_classes or spec.num_classes, spec.input_shape)
+
+    def example_input(self, model: str, batch: int) -> torch.Tensor:
+        return torch.randn(batch, *self.model_spec(model).input_shape)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits, target)
+
+    def evaluate(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        """Metrics over a whole split from its logits; must include primary_metric."""
+        return {"accuracy": (logits.argmax(1) == target).float().mean().item()}
+
+    def model_spec(self, model: str) -> ModelSpec:
+        return _lookup(self.models, model, f"model of task {self.name!r}")
+
+    def data_spec(self, dataset: str) -> DataSpec:
+        return _lookup(self.datasets, dataset, f"data set of task {self.name!r}")
+
+    def profile(self, name: str) -> Profile:
+        return _lookup(self.profiles, name, f"profile of task {self.name!r}")
+
+
+def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        raise UsageError(f"unknown {what}: {name!r}; valid: {', '.join(sorted(table))}") from None

@@ -1,0 +1,69 @@
+"""Plain tables of run records: printed after a run and written to results/README.md."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+COLUMNS = (
+    ("task", "task"),
+    ("model", "model"),
+    ("dataset", "data set (none: timing only)"),
+    ("device", "device type of the run"),
+    ("accuracy", "test accuracy in % (primary metric)"),
+    ("params", "trainable and frozen parameters"),
+    ("MFLOPs", "forward FLOPs per sample, millions (FlopCounterMode: convolutions and matmuls)"),
+    ("train_s", "training wall time in seconds"),
+    ("fwd_b1_ms", "forward latency at batch 1, median ms"),
+    ("fwd_sps", "forward throughput at the throughput batch, samples/s"),
+    ("step_sps", "training-step throughput at the throughput batch, samples/s"),
+    ("noisy", "phases whose IQR exceeded 10% of the median"),
+)
+
+
+def _largest_batch(phase: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not phase:
+        return None
+    return max(phase.values(), key=lambda s: s["batch"])
+
+
+def row(record: dict[str, Any]) -> dict[str, str]:
+    m = record["metrics"]
+    timing = record.get("timing") or {}
+    fwd = timing.get("forward", {})
+    fwd_b1 = fwd.get("b1")
+    fwd_big = _largest_batch(fwd)
+    step_big = _largest_batch(timing.get("train_step"))
+    noisy = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("noisy"))
+    acc = m.get(record.get("primary_metric", "accuracy"), m.get("accuracy"))
+    return {
+        "task": record["task"],
+        "model": record["model"],
+        "dataset": record["dataset"]["name"] or "-",
+        "device": record["device"]["type"],
+        "accuracy": f"{100 * acc:.2f}" if acc is not None else "-",
+        "params": f"{m['params']:,}",
+        "MFLOPs": f"{m['flops_fwd'] / 1e6:,.2f}",
+        "train_s": f"{m['train_seconds']:.1f}" if "train_seconds" in m else "-",
+        "fwd_b1_ms": f"{fwd_b1['median_ms']:.2f}" if fwd_b1 else "-",
+        "fwd_sps": f"{fwd_big['per_second']:,.0f} (b{fwd_big['batch']})" if fwd_big else "-",
+        "step_sps": f"{step_big['per_second']:,.0f} (b{step_big['batch']})" if step_big else "-",
+        "noisy": ", ".join(noisy) or "-",
+    }
+
+
+def format_run_table(records: Sequence[dict[str, Any]]) -> str:
+    """A fixed-width text table, one row per record."""
+    rows = [row(r) for r in records]
+    keys = [k for k, _ in COLUMNS]
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys} if rows else {k: len(k) for k in keys}
+    lines = ["  ".join(k.ljust(widths[k]) for k in keys)]
+    lines += ["  ".join(r[k].ljust(widths[k]) for k in keys) for r in rows]
+    return "\n".join(lines)
+
+
+def format_markdown(records: Sequence[dict[str, Any]]) -> str:
+    keys = [k for k, _ in COLUMNS]
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(row(r)[k] for k in keys) + " |" for r in records]
+    return "\n".join(lines)

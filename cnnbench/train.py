@@ -1,0 +1,142 @@
+"""The training and evaluation loop over on-device tensors: no per-sample Python work."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from cnnbench.spec import Profile, TensorData
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def make_optimizer(model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
+    if profile.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=profile.lr, weight_decay=profile.weight_decay)
+    if profile.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=profile.lr,
+            momentum=profile.momentum,
+            weight_decay=profile.weight_decay,
+            nesterov=profile.momentum > 0,
+        )
+    raise ValueError(f"unknown optimizer {profile.optimizer!r}")
+
+
+@dataclass
+class TrainResult:
+    epochs_run: float  # fractional when a time budget cut an epoch short
+    steps: int
+    samples: int
+    train_seconds: float
+    samples_per_second: float
+    final_loss: float
+    stopped_by: str  # "epochs" | "time_budget"
+
+
+def train(
+    model: nn.Module,
+    data: TensorData,
+    loss_fn: LossFn,
+    profile: Profile,
+    seed: int,
+    progress: bool = True,
+    desc: str = "train",
+) -> TrainResult:
+    """Train in place on tensors already on the model's device; returns what the run did."""
+    n = len(data)
+    bs = min(profile.batch_size, n)
+    steps_per_epoch = math.ceil(n / bs)
+    total_steps = steps_per_epoch * profile.epochs
+    optimizer = make_optimizer(model, profile)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+        if profile.schedule == "cosine"
+        else None
+    )
+    gen = torch.Generator().manual_seed(seed)
+    device = data.x.device
+    model.train()
+    steps = samples = 0
+    stopped_by = "epochs"
+    loss_value = float("nan")
+    bar = tqdm(total=total_steps, desc=desc, unit="step", disable=not progress, leave=False, mininterval=0.5)
+    t0 = time.perf_counter()
+    running_loss = torch.zeros((), device=device)
+    running_correct = torch.zeros((), device=device, dtype=torch.long)
+    seen_since = 0
+    for epoch in range(profile.epochs):
+        perm = torch.randperm(n, generator=gen).to(device)
+        for start in range(0, n, bs):
+            idx = perm[start : start + bs]
+            xb, yb = data.x[idx], data.y[idx]
+            optimizer.zero_grad(set_to_none=True)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            steps += 1
+            samples += len(idx)
+            # accumulate on device; read back only when the bar refreshes (a .item() per step would sync)
+            running_loss += loss.detach() * len(idx)
+            running_correct += (logits.detach().argmax(1) == yb).sum()
+            seen_since += len(idx)
+            bar.update(1)
+            if progress and steps % 50 == 0:
+                elapsed = time.perf_counter() - t0
+                bar.set_postfix(
+                    epoch=f"{epoch + 1}/{profile.epochs}",
+                    loss=f"{running_loss.item() / seen_since:.4f}",
+                    acc=f"{running_correct.item() / seen_since:.3f}",
+                    sps=f"{samples / elapsed:.0f}",
+                    refresh=False,
+                )
+                running_loss.zero_()
+                running_correct.zero_()
+                seen_since = 0
+            if profile.time_budget_s is not None and time.perf_counter() - t0 >= profile.time_budget_s:
+                stopped_by = "time_budget"
+                break
+        if stopped_by == "time_budget":
+            break
+    loss_value = loss.item() if steps else float("nan")
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    bar.close()
+    return TrainResult(
+        epochs_run=round(samples / n, 4),
+        steps=steps,
+        samples=samples,
+        train_seconds=seconds,
+        samples_per_second=samples / seconds if seconds > 0 else float("inf"),
+        final_loss=loss_value,
+        stopped_by=stopped_by,
+    )
+
+
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Logits for all of x, in evaluation mode and batches."""
+    model.eval()
+    outs = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            outs.append(model(x[start : start + batch_size]))
+    return torch.cat(outs)

@@ -1,0 +1,1 @@
+"""Built-in cnnbench task plugins, installed as ``cnnbench_tasks``."""
