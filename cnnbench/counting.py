@@ -108,9 +108,7 @@ def format_summary(rows: list[LayerRow], total_params: int) -> str:
     lines = [header, "-" * len(header)]
     for r in rows:
         shape = "x".join(str(s) for s in r.output_shape)
-        lines.append(
-            f"{r.name:<24}{r.kind:<18}{shape:<18}{r.params:>12,}{r.macs:>14,}{r.connections:>14,}"
-        )
+        lines.append(f"{r.name:<24}{r.kind:<18}{shape:<18}{r.params:>12,}{r.macs:>14,}{r.connections:>14,}")
     lines.append("-" * len(header))
     lines.append(f"total parameters: {total_params:,}   total MACs: {sum(r.macs for r in rows):,}")
     return "\n".join(lines)

@@ -51,9 +51,7 @@ def read_record(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: a run record must be a JSON object")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise UsageError(
-            f"{path}: unsupported schema_version {version!r} (this cnnbench reads {SCHEMA_VERSION})"
-        )
+        raise UsageError(f"{path}: unsupported schema_version {version!r} (this cnnbench reads {SCHEMA_VERSION})")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise UsageError(f"{path}: run record lacks {', '.join(missing)}")

@@ -77,9 +77,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
     metrics.update(count_flops(model, task.example_input(cfg.model, 1).to(device)))
     training: dict[str, Any] | None = None
     if splits is not None:
-        result = train(
-            model, splits.train, task.loss, cfg.profile, cfg.seed, cfg.progress, f"{cfg.task}/{cfg.model}"
-        )
+        result = train(model, splits.train, task.loss, cfg.profile, cfg.seed, cfg.progress, f"{cfg.task}/{cfg.model}")
         t0 = time.perf_counter()
         logits = predict(model, splits.test.x)
         metrics.update(task.evaluate(logits, splits.test.y))

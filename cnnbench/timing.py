@@ -89,9 +89,7 @@ def _cuda_caller(device: torch.device) -> Callable[[Callable[[], object]], float
     return call
 
 
-def measure(
-    fn: Callable[[], object], batch: int, budget: Budget, device: torch.device | None = None
-) -> Stats:
+def measure(fn: Callable[[], object], batch: int, budget: Budget, device: torch.device | None = None) -> Stats:
     """Time fn repeatedly: warm up, then run until min_runs and min_time_s are both reached.
 
     The loop stops early at max_time_s (but never before one timed call), so a slow model

@@ -64,9 +64,7 @@ def main(args: argparse.Namespace) -> int:
     for spec in specs:
         dataset = None if args.timing_only else (args.dataset or spec.default_dataset)
         if dataset is not None and spec.datasets and dataset not in spec.datasets:
-            raise UsageError(
-                f"model {spec.name!r} does not train on {dataset!r}; it takes: {', '.join(spec.datasets)}"
-            )
+            raise UsageError(f"model {spec.name!r} does not train on {dataset!r}; it takes: {', '.join(spec.datasets)}")
         plans.append((spec, dataset))
 
     loaded: dict[tuple, Splits] = {}

@@ -131,9 +131,7 @@ def locate(data_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Path], str
                 return _install_into_cache(fetch(Path(tmp)), cache), name
             except Exception as e:  # noqa: BLE001 - each failure is reported below, then the next source tried
                 failures.append(f"{name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
-    raise UsageError(
-        "MNIST not found: " + "; ".join(failures) + ". Pass --data-dir with the four IDX files."
-    )
+    raise UsageError("MNIST not found: " + "; ".join(failures) + ". Pass --data-dir with the four IDX files.")
 
 
 def _images(path: Path) -> np.ndarray:

@@ -1,0 +1,34 @@
+# Each target creates .venv when it is missing (or when pyproject.toml changed).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: run test lint bench table clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## run: the main job on its embedded default (MNIST, lecture CNN vs DNN, default profile)
+run: $(STAMP)
+	$(BIN)/cnnbench run --task image
+
+## test: lint, the test suite, and every benchmark once as a plain test
+test: $(STAMP)
+	$(BIN)/ruff check cnnbench tasks tests benchmarks
+	$(PYTEST) -q tests benchmarks --benchmark-disable
+
+## bench: pytest-benchmark over every task's models, saved under .benchmarks/
+bench: $(STAMP)
+	$(PYTEST) benchmarks --benchmark-only --benchmark-autosave --benchmark-columns=min,median,iqr,rounds
+
+## table: regenerate results/README.md from the records in results/runs
+table: $(STAMP)
+	$(BIN)/cnnbench table
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Benchmarks run with pytest-benchmark; in CI they run once each as plain tests (--benchmark-disable)."""

@@ -1,0 +1,77 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from cnnbench import records
+from cnnbench.errors import UsageError
+from cnnbench.records import SCHEMA_VERSION, read_record, write_record
+
+
+def minimal() -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": "image",
+        "model": "m",
+        "dataset": {"name": None},
+        "metrics": {"params": 1},
+        "machine": {},
+        "versions": {},
+        "commit": {},
+    }
+
+
+def test_roundtrip(tmp_path: Path) -> None:
+    p = write_record(minimal(), tmp_path / "a" / "r.json")
+    assert read_record(p) == minimal()
+    assert [x.name for x in p.parent.iterdir()] == ["r.json"]  # no temporary file left
+
+
+def test_failure_mid_write_keeps_old_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = write_record(minimal(), tmp_path / "r.json")
+    old = p.read_text()
+
+    def boom(fd: int) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(records.os, "fsync", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_record(minimal() | {"model": "new"}, p)
+    assert p.read_text() == old
+    assert [x.name for x in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_failure_mid_write_leaves_no_new_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(records.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("boom")))
+    with pytest.raises(OSError):
+        write_record(minimal(), tmp_path / "r.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unserialisable_record_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        write_record(minimal() | {"metrics": {"x": float("nan")}}, tmp_path / "r.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_schema_version(tmp_path: Path) -> None:
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(minimal() | {"schema_version": 99}))
+    with pytest.raises(UsageError, match=r"r.json: unsupported schema_version 99"):
+        read_record(p)
+
+
+def test_not_json(tmp_path: Path) -> None:
+    p = tmp_path / "r.json"
+    p.write_text("{not json")
+    with pytest.raises(UsageError, match=r"r.json: not a readable JSON run record"):
+        read_record(p)
+
+
+def test_missing_keys(tmp_path: Path) -> None:
+    p = tmp_path / "r.json"
+    rec = minimal()
+    del rec["commit"]
+    p.write_text(json.dumps(rec))
+    with pytest.raises(UsageError, match="lacks commit"):
+        read_record(p)
