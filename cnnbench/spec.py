@@ -61,6 +61,7 @@ class ModelSpec:
     throughput_batch: int = 256  # batch for the throughput timing
     default_dataset: str | None = None  # None: timing only unless a data set is named
     datasets: tuple[str, ...] = ()  # data sets it can train on; () means any of the task's
+    profile_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per profile name
 
 
 @dataclass
@@ -143,8 +144,12 @@ class Task(ABC):
     def data_spec(self, dataset: str) -> DataSpec:
         return _lookup(self.datasets, dataset, f"data set of task {self.name!r}")
 
-    def profile(self, name: str) -> Profile:
-        return _lookup(self.profiles, name, f"profile of task {self.name!r}")
+    def profile(self, name: str, model: str | None = None) -> Profile:
+        """A profile's defaults, with the model's own overrides for it when a model is given."""
+        base: Profile = _lookup(self.profiles, name, f"profile of task {self.name!r}")
+        if model is None:
+            return base
+        return dataclasses.replace(base, **self.model_spec(model).profile_overrides.get(name, {}))
 
 
 def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:

@@ -44,10 +44,10 @@ def main(args: argparse.Namespace) -> int:
     if args.quick and args.profile not in (None, "quick"):
         raise UsageError(f"--quick contradicts --profile {args.profile}")
     profile_name = "quick" if args.quick else (args.profile or "default")
-    profile = task.profile(profile_name).replace(
-        epochs=args.epochs, time_budget_s=args.time_budget, batch_size=args.batch_size
-    )
-    check_profile(profile)
+    overrides = {"epochs": args.epochs, "time_budget_s": args.time_budget, "batch_size": args.batch_size}
+    profiles = {s.name: task.profile(profile_name, s.name).replace(**overrides) for s in specs}
+    for profile in profiles.values():
+        check_profile(profile)
     if args.threads is not None:
         if args.threads <= 0:
             raise UsageError(f"--threads must be positive, got {args.threads}")
@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
             model=spec.name,
             dataset=dataset,
             profile_name=profile_name,
-            profile=profile,
+            profile=profiles[spec.name],
             seed=args.seed,
             device=args.device,
             data_dir=args.data_dir,
@@ -84,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
         )
         splits = None
         if dataset is not None:
-            key = (dataset, spec.input_shape)
+            key = (dataset, spec.input_shape, cfg.profile.train_limit, cfg.profile.test_limit)
             if key not in loaded:
                 loaded[key] = load_splits(task, cfg, device)
             splits = loaded[key]

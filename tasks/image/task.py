@@ -70,6 +70,12 @@ class ImageTask(Task):
             throughput_batch=128,
             default_dataset="cifar10",
             datasets=("cifar10",),
+            # He et al. 2016, Sec. 4.2: SGD lr 0.1, momentum 0.9, weight decay 1e-4, batch 128, 64k
+            # iterations (~164 epochs; "full"). "default" is 10 epochs with cosine decay (~18 min on 2 cores).
+            profile_overrides={
+                p: {"optimizer": "sgd", "lr": 0.1, "weight_decay": 1e-4} | ({"epochs": e} if e else {})
+                for p, e in (("quick", None), ("default", 10), ("full", 164))
+            },
         ),
         "vgg16": _imagenet("vgg16", "VGG-16 (Simonyan & Zisserman 2015), torchvision, random weights"),
         "googlenet": _imagenet("googlenet", "GoogLeNet (Szegedy et al. 2015), torchvision, random weights"),
