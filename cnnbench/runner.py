@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,17 @@ from cnnbench.train import predict, seed_everything, train
 class RunConfig:
     task: str
     model: str
-    dataset: str | None  # None: timing only
+    dataset: str | None  # data set trained on; None: timing only
     profile_name: str
     profile: Profile
     seed: int = 0
     device: str = "auto"
-    data_dir: Path | None = None
     timing: bool = True
     progress: bool = True
+    test_dataset: str | None = None  # evaluated on this data set's test split (default: dataset's)
+    train_where: Mapping[str, str] = field(default_factory=dict)
+    test_where: Mapping[str, str] = field(default_factory=dict)
+    experiment: str | None = None
 
 
 def check_profile(profile: Profile) -> None:
@@ -46,24 +50,39 @@ def check_profile(profile: Profile) -> None:
         raise UsageError(f"batch size must be positive, got {profile.batch_size}")
 
 
-def load_splits(task: Task, cfg: RunConfig, device: torch.device) -> Splits:
+class DataCache:
+    """Loads each (data set, input shape) once per process; the splits stay on the CPU."""
+
+    def __init__(self, task: Task, data_dirs: Mapping[str, Path], seed: int) -> None:
+        self.task, self.data_dirs, self.seed = task, dict(data_dirs), seed
+        self._loaded: dict[tuple, Splits] = {}
+
+    def available(self, dataset: str) -> bool:
+        return not self.task.data_spec(dataset).needs_dir or dataset in self.data_dirs
+
+    def get(self, dataset: str, input_shape: tuple[int, ...]) -> Splits:
+        if not self.available(dataset):
+            raise UsageError(f"data set {dataset!r} has no default source; pass --data {dataset}=PATH")
+        key = (dataset, input_shape)
+        if key not in self._loaded:
+            request = DataRequest(dataset, self.data_dirs.get(dataset), cache_root(), input_shape, self.seed)
+            self._loaded[key] = self.task.load(request)
+        return self._loaded[key]
+
+
+def prepare_splits(task: Task, cfg: RunConfig, data: DataCache, device: torch.device) -> Splits:
+    """Train and test data of one run: filtered, limited, normalised on the training data, on device."""
     assert cfg.dataset is not None
-    spec = task.data_spec(cfg.dataset)
-    if spec.needs_dir and cfg.data_dir is None:
-        raise UsageError(f"data set {cfg.dataset!r} has no default source; pass --data-dir PATH")
-    request = DataRequest(
-        dataset=cfg.dataset,
-        data_dir=cfg.data_dir,
-        cache_dir=cache_root(),
-        input_shape=task.model_spec(cfg.model).input_shape,
-        seed=cfg.seed,
-    )
-    splits = task.load(request)
-    return Splits(
-        train=splits.train.take(cfg.profile.train_limit, cfg.seed).to(device),
-        test=splits.test.take(cfg.profile.test_limit, cfg.seed + 1).to(device),
-        notes=splits.notes,
-    )
+    shape = task.model_spec(cfg.model).input_shape
+    source = data.get(cfg.dataset, shape)
+    test_source = data.get(cfg.test_dataset, shape) if cfg.test_dataset else source
+    train_part = source.train.where(cfg.train_where).take(cfg.profile.train_limit, cfg.seed)
+    test_part = test_source.test.where(cfg.test_where).take(cfg.profile.test_limit, cfg.seed + 1)
+    for part, name, where in ((train_part, cfg.dataset, cfg.train_where), (test_part, "test", cfg.test_where)):
+        if len(part) == 0:
+            raise UsageError(f"no samples left in {name} data after filtering on {dict(where)}")
+    norm = task.normalizer(train_part)
+    return Splits(norm(train_part).to(device), norm(test_part).to(device), source.notes)
 
 
 def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None) -> dict[str, Any]:
@@ -111,9 +130,13 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "schema_version": SCHEMA_VERSION,
         "task": cfg.task,
         "model": cfg.model,
+        "experiment": cfg.experiment,
         "dataset": {
             "name": cfg.dataset,
             "source": splits.train.source if splits else None,
+            **({"test": cfg.test_dataset, "test_source": splits.test.source} if cfg.test_dataset and splits else {}),
+            **({"train_where": dict(cfg.train_where)} if cfg.train_where else {}),
+            **({"test_where": dict(cfg.test_where)} if cfg.test_where else {}),
             **({"notes": splits.notes} if splits and splits.notes else {}),
         },
         "profile": cfg.profile_name,
@@ -133,7 +156,8 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
 
 def record_path(out_dir: Path, record: dict[str, Any]) -> Path:
     stamp = record["started_utc"].replace(":", "").replace("-", "")
-    name = f"{stamp}_{record['task']}_{record['model']}_{record['device']['type']}.json"
+    exp = f"_{record['experiment']}" if record.get("experiment") else ""
+    name = f"{stamp}_{record['task']}{exp}_{record['model']}_{record['device']['type']}.json"
     return out_dir / record["machine_slug"] / name
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -66,29 +67,52 @@ class ModelSpec:
 
 @dataclass
 class TensorData:
-    """One split, ready for the training loop: inputs and integer labels as tensors."""
+    """One split, ready for the training loop: inputs and integer labels as tensors.
+
+    groups holds per-sample string attributes (e.g. a speaker's sex) that experiments filter on.
+    """
 
     x: torch.Tensor
     y: torch.Tensor
     num_classes: int
     source: str  # where the data came from, recorded in the run record
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y):
             raise ValueError(f"{len(self.x)} inputs but {len(self.y)} labels")
+        for key, values in self.groups.items():
+            if len(values) != len(self.y):
+                raise ValueError(f"group {key!r} has {len(values)} values for {len(self.y)} samples")
 
     def __len__(self) -> int:
         return len(self.y)
 
     def to(self, device: torch.device) -> TensorData:
-        return TensorData(self.x.to(device), self.y.to(device), self.num_classes, self.source)
+        return dataclasses.replace(self, x=self.x.to(device), y=self.y.to(device))
+
+    def select(self, idx: torch.Tensor | np.ndarray) -> TensorData:
+        """The samples at the given indices, groups included."""
+        idx_np = np.asarray(idx.cpu() if isinstance(idx, torch.Tensor) else idx, dtype=np.int64)
+        idx_t = torch.from_numpy(idx_np).to(self.x.device)
+        return dataclasses.replace(
+            self, x=self.x[idx_t], y=self.y[idx_t], groups={k: v[idx_np] for k, v in self.groups.items()}
+        )
 
     def take(self, n: int | None, seed: int) -> TensorData:
         """A seeded random subset of n samples (all when n is None or >= len)."""
         if n is None or n >= len(self):
             return self
-        idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
-        return TensorData(self.x[idx], self.y[idx], self.num_classes, self.source)
+        return self.select(torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n])
+
+    def where(self, conditions: Mapping[str, str]) -> TensorData:
+        """The samples whose groups match every key=value condition."""
+        mask = np.ones(len(self), dtype=bool)
+        for key, value in conditions.items():
+            if key not in self.groups:
+                raise UsageError(f"data from {self.source} has no attribute {key!r}; it has: {sorted(self.groups)}")
+            mask &= self.groups[key] == value
+        return self.select(np.flatnonzero(mask))
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,20 @@ class DataRequest:
     cache_dir: Path
     input_shape: tuple[int, ...]
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named train/test pairing a task runs by default, e.g. train on male voices, test on female."""
+
+    name: str
+    description: str
+    train: str  # data set to train on
+    test: str | None = None  # data set whose test split is evaluated (default: train's)
+    train_where: Mapping[str, str] = field(default_factory=dict)
+    test_where: Mapping[str, str] = field(default_factory=dict)
+    models: tuple[str, ...] | None = None  # None: the task's default models
+    timed: bool = True  # time the models' kernels in this experiment (once per model is enough)
 
 
 @dataclass
@@ -137,6 +175,14 @@ class Task(ABC):
     def evaluate(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         """Metrics over a whole split from its logits; must include primary_metric."""
         return {"accuracy": (logits.argmax(1) == target).float().mean().item()}
+
+    def normalizer(self, train: TensorData) -> Callable[[TensorData], TensorData]:
+        """A transform fitted on the training data only and applied to train and test (default: none)."""
+        return lambda data: data
+
+    def experiments(self) -> list[Experiment]:
+        """The task's default experiments; empty means: train and test on each model's own data set."""
+        return []
 
     def model_spec(self, model: str) -> ModelSpec:
         return _lookup(self.models, model, f"model of task {self.name!r}")

@@ -11,8 +11,8 @@ from cnnbench.device import CHOICES, resolve_device
 from cnnbench.errors import UsageError
 from cnnbench.records import read_record
 from cnnbench.registry import get_task
-from cnnbench.runner import RunConfig, check_profile, load_splits, run_and_write
-from cnnbench.spec import PROFILES, Splits
+from cnnbench.runner import DataCache, RunConfig, check_profile, prepare_splits, run_and_write
+from cnnbench.spec import PROFILES, Task
 from cnnbench.table import format_run_table
 
 HELP = "train, evaluate and time models of a task, writing one JSON run record per model"
@@ -23,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", action="append", help="model name, repeatable (default: the task's defaults)")
     p.add_argument("--dataset", help="data set name (default: the model's own)")
     p.add_argument("--data-dir", type=Path, help="folder (or archive) holding the data set")
+    p.add_argument("--data", action="append", metavar="NAME=PATH", help="folder of a named data set (repeatable)")
+    p.add_argument("--experiment", action="append", help="run only this experiment of the task (repeatable)")
     p.add_argument("--profile", choices=PROFILES, help="hyper-parameter profile (default: default)")
     p.add_argument("--quick", action="store_true", help="same as --profile quick: a smoke run")
     p.add_argument("--device", default="auto", choices=CHOICES)
@@ -37,15 +39,89 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="record folder (default: %(default)s)")
 
 
+def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None) -> dict[str, Path]:
+    dirs: dict[str, Path] = {}
+    for item in args.data or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--data expects NAME=PATH, got {item!r}")
+        task.data_spec(name)
+        dirs[name] = Path(path)
+    if args.data_dir is not None:
+        target = args.dataset or default_dataset
+        if target is None:
+            raise UsageError("--data-dir needs --dataset here (the models have no default data set)")
+        dirs[target] = args.data_dir
+    for name, path in dirs.items():
+        if not path.exists():
+            raise UsageError(f"{path}: data directory for {name!r} does not exist")
+    return dirs
+
+
+def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: dict) -> list[RunConfig]:
+    """One RunConfig per run: the task's experiments, or each model on its data set."""
+    common = dict(
+        task=task.name,
+        profile_name=args.profile_name,
+        seed=args.seed,
+        device=args.device,
+        timing=not args.no_timing,
+        progress=not args.no_progress,
+    )
+    experiments = task.experiments()
+    if args.experiment:
+        known = {e.name: e for e in experiments}
+        missing = [n for n in args.experiment if n not in known]
+        if missing:
+            valid = ", ".join(known) or "(this task has none)"
+            raise UsageError(f"unknown experiment {missing[0]!r} of task {task.name!r}; valid: {valid}")
+        experiments = [known[n] for n in args.experiment]
+    elif args.dataset or args.timing_only or not experiments:
+        experiments = []
+    if not experiments:
+        plans = []
+        for m in models:
+            spec = task.model_spec(m)
+            dataset = None if args.timing_only else (args.dataset or spec.default_dataset)
+            if dataset is not None and spec.datasets and dataset not in spec.datasets:
+                raise UsageError(f"model {m!r} does not train on {dataset!r}; it takes: {', '.join(spec.datasets)}")
+            plans.append(RunConfig(model=m, dataset=dataset, profile=profiles[m], **common))
+        return plans
+    plans = []
+    timed: set[str] = set()
+    for exp in experiments:
+        for m in args.model or exp.models or task.default_models:
+            spec = task.model_spec(m)
+            if spec.datasets and not {exp.train, exp.test or exp.train} <= set(spec.datasets):
+                continue
+            plans.append(
+                RunConfig(
+                    model=m,
+                    dataset=exp.train,
+                    profile=profiles[m],
+                    test_dataset=exp.test,
+                    train_where=exp.train_where,
+                    test_where=exp.test_where,
+                    experiment=exp.name,
+                    **common | {"timing": common["timing"] and exp.timed and m not in timed},
+                )
+            )
+            if plans[-1].timing:
+                timed.add(m)
+    return plans
+
+
 def main(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     models = args.model or list(task.default_models)
-    specs = [task.model_spec(m) for m in models]  # unknown names fail here, before any work
+    for m in models:
+        task.model_spec(m)  # unknown names fail here, before any work
     if args.quick and args.profile not in (None, "quick"):
         raise UsageError(f"--quick contradicts --profile {args.profile}")
-    profile_name = "quick" if args.quick else (args.profile or "default")
+    args.profile_name = "quick" if args.quick else (args.profile or "default")
     overrides = {"epochs": args.epochs, "time_budget_s": args.time_budget, "batch_size": args.batch_size}
-    profiles = {s.name: task.profile(profile_name, s.name).replace(**overrides) for s in specs}
+    all_models = set(models) | {m for e in task.experiments() for m in (e.models or ())}
+    profiles = {m: task.profile(args.profile_name, m).replace(**overrides) for m in all_models}
     for profile in profiles.values():
         check_profile(profile)
     if args.threads is not None:
@@ -54,45 +130,29 @@ def main(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.timing_only and args.no_timing:
         raise UsageError("--timing-only and --no-timing together leave nothing to do")
-    if args.data_dir is not None and not args.data_dir.exists():
-        raise UsageError(f"{args.data_dir}: data directory does not exist")
     if args.dataset is not None:
         task.data_spec(args.dataset)
+    data = DataCache(task, _data_dirs(args, task, task.model_spec(models[0]).default_dataset), args.seed)
+    plans = _plans(args, task, models, profiles)
     device = resolve_device(args.device)
 
-    plans = []
-    for spec in specs:
-        dataset = None if args.timing_only else (args.dataset or spec.default_dataset)
-        if dataset is not None and spec.datasets and dataset not in spec.datasets:
-            raise UsageError(f"model {spec.name!r} does not train on {dataset!r}; it takes: {', '.join(spec.datasets)}")
-        plans.append((spec, dataset))
-
-    loaded: dict[tuple, Splits] = {}
-    paths = []
-    for spec, dataset in plans:
-        cfg = RunConfig(
-            task=task.name,
-            model=spec.name,
-            dataset=dataset,
-            profile_name=profile_name,
-            profile=profiles[spec.name],
-            seed=args.seed,
-            device=args.device,
-            data_dir=args.data_dir,
-            timing=not args.no_timing,
-            progress=not args.no_progress,
-        )
-        splits = None
-        if dataset is not None:
-            key = (dataset, spec.input_shape, cfg.profile.train_limit, cfg.profile.test_limit)
-            if key not in loaded:
-                loaded[key] = load_splits(task, cfg, device)
-            splits = loaded[key]
-        what = f"{dataset}, {profile_name} profile" if dataset else "timing only, no data set"
-        print(f"[{task.name}/{spec.name}] {what}, device {device.type}", flush=True)
+    paths, skipped = [], []
+    for cfg in plans:
+        needed = [d for d in (cfg.dataset, cfg.test_dataset) if d is not None and not data.available(d)]
+        label = f"{task.name}/{cfg.experiment + '/' if cfg.experiment else ''}{cfg.model}"
+        if needed:
+            skipped.append(f"{label}: skipped, needs --data {needed[0]}=PATH")
+            print(f"[{label}] {skipped[-1].split(': ', 1)[1]}", flush=True)
+            continue
+        splits = prepare_splits(task, cfg, data, device) if cfg.dataset else None
+        test = f" -> {cfg.test_dataset}" if cfg.test_dataset else ""
+        what = f"{cfg.dataset}{test}, {cfg.profile_name} profile" if cfg.dataset else "timing only, no data set"
+        print(f"[{label}] {what}, device {device.type}", flush=True)
         path = run_and_write(task, cfg, device, splits, args.out)
         paths.append(path)
         print(f"  record: {path}", flush=True)
     print()
     print(format_run_table([read_record(p) for p in paths]))
+    for line in skipped:
+        print(f"SKIPPED {line}")
     return 0

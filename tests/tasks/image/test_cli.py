@@ -97,7 +97,7 @@ def test_timing_only_needs_no_data(tmp_path: Path) -> None:
         (("--task", "imag"), "unknown task 'imag'; valid: image"),
         (("--task", "image", "--model", "lenet"), "unknown model of task 'image': 'lenet'; valid:"),
         (("--task", "image", "--dataset", "svhn"), "unknown data set of task 'image': 'svhn'"),
-        (("--task", "image", "--data-dir", "/no/such/dir"), "/no/such/dir: data directory does not exist"),
+        (("--task", "image", "--data-dir", "/no/such/dir"), "/no/such/dir: data directory for 'mnist' does not exist"),
         (("--task", "image", "--epochs", "0"), "epochs must be positive, got 0"),
         (("--task", "image", "--time-budget", "-1"), "time budget must be positive"),
         (("--task", "image", "--model", "vgg16", "--dataset", "mnist"), "does not train on 'mnist'"),
