@@ -18,7 +18,7 @@ from cnnbench.environment import git_commit, machine_info, machine_slug, threads
 from cnnbench.errors import UsageError
 from cnnbench.phases import time_phases
 from cnnbench.records import SCHEMA_VERSION, write_record
-from cnnbench.spec import DataRequest, Profile, Splits, Task
+from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
 from cnnbench.timing import Budget
 from cnnbench.train import predict, seed_everything, train
 
@@ -53,8 +53,11 @@ def check_profile(profile: Profile) -> None:
 class DataCache:
     """Loads each (data set, input shape) once per process; the splits stay on the CPU."""
 
-    def __init__(self, task: Task, data_dirs: Mapping[str, Path], seed: int) -> None:
+    def __init__(
+        self, task: Task, data_dirs: Mapping[str, Path], seed: int, device: torch.device, progress: bool = True
+    ) -> None:
         self.task, self.data_dirs, self.seed = task, dict(data_dirs), seed
+        self.device, self.progress = device, progress
         self._loaded: dict[tuple, Splits] = {}
 
     def available(self, dataset: str) -> bool:
@@ -65,7 +68,9 @@ class DataCache:
             raise UsageError(f"data set {dataset!r} has no default source; pass --data {dataset}=PATH")
         key = (dataset, input_shape)
         if key not in self._loaded:
-            request = DataRequest(dataset, self.data_dirs.get(dataset), cache_root(), input_shape, self.seed)
+            request = DataRequest(
+                dataset, self.data_dirs.get(dataset), cache_root(), input_shape, self.seed, self.device, self.progress
+            )
             self._loaded[key] = self.task.load(request)
         return self._loaded[key]
 
@@ -91,15 +96,17 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
     spec = task.model_spec(cfg.model)
     seed_everything(cfg.seed)
     num_classes = splits.train.num_classes if splits else spec.num_classes
-    model = task.build(cfg.model, num_classes).to(device)
+    input_shape = tuple(splits.train.x.shape[1:]) if splits else spec.input_shape
+    model = task.build(cfg.model, num_classes, input_shape).to(device)
     metrics: dict[str, Any] = {"params": count_params(model)}
-    metrics.update(count_flops(model, task.example_input(cfg.model, 1).to(device)))
+    metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape).to(device)))
     training: dict[str, Any] | None = None
     if splits is not None:
         result = train(model, splits.train, task.loss, cfg.profile, cfg.seed, cfg.progress, f"{cfg.task}/{cfg.model}")
         t0 = time.perf_counter()
         logits = predict(model, splits.test.x)
         metrics.update(task.evaluate(logits, splits.test.y))
+        metrics.update(_by_group(task, logits, splits.test))
         metrics["eval_seconds"] = time.perf_counter() - t0
         metrics["train_seconds"] = result.train_seconds
         metrics["train_samples_per_second"] = result.samples_per_second
@@ -118,7 +125,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         batches = tuple(sorted({1, spec.throughput_batch}))
         timing = time_phases(
             model,
-            lambda b: task.example_input(cfg.model, b),
+            lambda b: task.example_input(cfg.model, b, input_shape),
             num_classes,
             task.loss,
             batches,
@@ -140,7 +147,8 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             **({"notes": splits.notes} if splits and splits.notes else {}),
         },
         "profile": cfg.profile_name,
-        "config": dataclasses.asdict(cfg.profile) | {"throughput_batch": spec.throughput_batch},
+        "config": dataclasses.asdict(cfg.profile)
+        | {"throughput_batch": spec.throughput_batch, "input_shape": list(input_shape)},
         "seed": cfg.seed,
         "device": {"type": device.type, **threads_info()},
         "machine": machine,
@@ -152,6 +160,21 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "training": training,
         "timing": timing,
     }
+
+
+def _by_group(task: Task, logits: torch.Tensor, test: TensorData) -> dict[str, dict[str, float]]:
+    """The primary metric per value of each reported group, e.g. accuracy_by_sex: {male:…, female:…}."""
+    out = {}
+    for key in task.report_groups:
+        if key not in test.groups:
+            continue
+        values = test.groups[key]
+        out[f"{task.primary_metric}_by_{key}"] = {
+            str(v): task.evaluate(logits[m], test.y[m])[task.primary_metric]
+            for v in sorted(set(values.tolist()))
+            for m in [torch.from_numpy(values == v).to(logits.device)]
+        }
+    return out
 
 
 def record_path(out_dir: Path, record: dict[str, Any]) -> Path:

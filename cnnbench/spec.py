@@ -124,6 +124,8 @@ class DataRequest:
     cache_dir: Path
     input_shape: tuple[int, ...]
     seed: int = 0
+    device: torch.device = torch.device("cpu")  # where feature extraction may run
+    progress: bool = True
 
 
 @dataclass(frozen=True)
@@ -157,17 +159,21 @@ class Task(ABC):
     default_models: tuple[str, ...]
     primary_metric: str = "accuracy"
     profiles: Mapping[str, Profile]
+    report_groups: tuple[str, ...] = ()  # test-set attributes to break the primary metric down by
 
     @abstractmethod
     def load(self, request: DataRequest) -> Splits:
         """Build the train and test splits of a data set as tensors."""
 
-    def build(self, model: str, num_classes: int | None = None) -> nn.Module:
+    def build(
+        self, model: str, num_classes: int | None = None, input_shape: tuple[int, ...] | None = None
+    ) -> nn.Module:
+        """The model, sized for the data's classes and sample shape (default: the spec's)."""
         spec = self.model_spec(model)
-        return spec.builder(num_classes or spec.num_classes, spec.input_shape)
+        return spec.builder(num_classes or spec.num_classes, tuple(input_shape or spec.input_shape))
 
-    def example_input(self, model: str, batch: int) -> torch.Tensor:
-        return torch.randn(batch, *self.model_spec(model).input_shape)
+    def example_input(self, model: str, batch: int, input_shape: tuple[int, ...] | None = None) -> torch.Tensor:
+        return torch.randn(batch, *(input_shape or self.model_spec(model).input_shape))
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(logits, target)

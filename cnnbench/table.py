@@ -8,9 +8,11 @@ from typing import Any
 COLUMNS = (
     ("task", "task"),
     ("model", "model"),
-    ("dataset", "data set (none: timing only)"),
+    ("experiment", "the task's experiment, if the run was one"),
+    ("dataset", "data set trained on (-> the one tested on, when different; none: timing only)"),
     ("device", "device type of the run"),
     ("accuracy", "test accuracy in % (primary metric)"),
+    ("by_group", "the primary metric per group of the test set (e.g. per speaker sex), in %"),
     ("params", "trainable and frozen parameters"),
     ("MFLOPs", "forward FLOPs per sample, millions (FlopCounterMode: convolutions and matmuls)"),
     ("train_s", "training wall time in seconds"),
@@ -19,6 +21,10 @@ COLUMNS = (
     ("step_sps", "training-step throughput at the throughput batch, samples/s"),
     ("noisy", "phases whose IQR exceeded 10% of the median"),
 )
+
+
+def _rate(v: float) -> str:
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def _largest_batch(phase: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -39,15 +45,21 @@ def row(record: dict[str, Any]) -> dict[str, str]:
     return {
         "task": record["task"],
         "model": record["model"],
-        "dataset": record["dataset"]["name"] or "-",
+        "experiment": record.get("experiment") or "-",
+        "dataset": (record["dataset"]["name"] or "-")
+        + (f" -> {record['dataset']['test']}" if record["dataset"].get("test") else ""),
         "device": record["device"]["type"],
         "accuracy": f"{100 * acc:.2f}" if acc is not None else "-",
+        "by_group": " ".join(
+            f"{g}={100 * v:.1f}" for k, d in m.items() if "_by_" in k and isinstance(d, dict) for g, v in d.items()
+        )
+        or "-",
         "params": f"{m['params']:,}",
         "MFLOPs": f"{m['flops_fwd'] / 1e6:,.2f}",
         "train_s": f"{m['train_seconds']:.1f}" if "train_seconds" in m else "-",
         "fwd_b1_ms": f"{fwd_b1['median_ms']:.2f}" if fwd_b1 else "-",
-        "fwd_sps": f"{fwd_big['per_second']:,.0f} (b{fwd_big['batch']})" if fwd_big else "-",
-        "step_sps": f"{step_big['per_second']:,.0f} (b{step_big['batch']})" if step_big else "-",
+        "fwd_sps": f"{_rate(fwd_big['per_second'])} (b{fwd_big['batch']})" if fwd_big else "-",
+        "step_sps": f"{_rate(step_big['per_second'])} (b{step_big['batch']})" if step_big else "-",
         "noisy": ", ".join(noisy) or "-",
     }
 

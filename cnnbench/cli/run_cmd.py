@@ -88,7 +88,7 @@ def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: di
             plans.append(RunConfig(model=m, dataset=dataset, profile=profiles[m], **common))
         return plans
     plans = []
-    timed: set[str] = set()
+    timed: set[tuple[str, str]] = set()  # (model, data set): one timing per input shape is enough
     for exp in experiments:
         for m in args.model or exp.models or task.default_models:
             spec = task.model_spec(m)
@@ -103,11 +103,11 @@ def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: di
                     train_where=exp.train_where,
                     test_where=exp.test_where,
                     experiment=exp.name,
-                    **common | {"timing": common["timing"] and exp.timed and m not in timed},
+                    **common | {"timing": common["timing"] and exp.timed and (m, exp.train) not in timed},
                 )
             )
             if plans[-1].timing:
-                timed.add(m)
+                timed.add((m, exp.train))
     return plans
 
 
@@ -132,9 +132,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--timing-only and --no-timing together leave nothing to do")
     if args.dataset is not None:
         task.data_spec(args.dataset)
-    data = DataCache(task, _data_dirs(args, task, task.model_spec(models[0]).default_dataset), args.seed)
+    dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
     device = resolve_device(args.device)
+    data = DataCache(task, dirs, args.seed, device, progress=not args.no_progress)
 
     paths, skipped = [], []
     for cfg in plans:

@@ -1,0 +1,1 @@
+"""The speech task: spectrograms, filters that slide only along frequency."""

@@ -1,0 +1,155 @@
+"""Generating a synthetic spoken-word corpus: many voices, seeded, parallel, cached by parameter hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from cnnbench_tasks.speech import synth
+
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# the ten core words of Speech Commands (Warden 2018)
+COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+MALE = tuple(f"m{i}" for i in range(1, 9))
+FEMALE = tuple(f"f{i}" for i in range(1, 6))
+GENERATOR_VERSION = 1  # bump when the output for the same parameters changes
+
+
+@dataclass(frozen=True)
+class CorpusParams:
+    words: tuple[str, ...]
+    clips: int
+    seed: int = 0
+    accents: tuple[str, ...] = synth.ACCENTS
+    variants: tuple[str, ...] = MALE + FEMALE
+    pitch: tuple[int, int] = (25, 75)  # espeak-ng pitch, 0-100, default 50
+    speed: tuple[int, int] = (130, 210)  # words per minute, default 175
+
+    def key(self) -> str:
+        blob = json.dumps(asdict(self) | {"version": GENERATOR_VERSION}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Corpus:
+    """Clips at the synthesiser's rate, concatenated, with per-clip metadata."""
+
+    audio: np.ndarray  # int16, all clips end to end
+    offsets: np.ndarray  # int64, clip i is audio[offsets[i]:offsets[i+1]]
+    meta: list[dict]  # text, label, accent, variant, sex, speaker, pitch, speed, phonemes [(ph, sample)]
+    sample_rate: int
+
+    def clip(self, i: int) -> np.ndarray:
+        return self.audio[self.offsets[i] : self.offsets[i + 1]]
+
+
+def jobs(params: CorpusParams) -> list[dict]:
+    """The clip list, a pure function of the parameters: word i mod n, random voice, pitch and speed."""
+    for a in params.accents:
+        for v in params.variants:
+            synth.validate_voice(a, v)
+    rng = np.random.default_rng(params.seed)
+    out = []
+    for i in range(params.clips):
+        label = i % len(params.words)
+        accent = params.accents[rng.integers(len(params.accents))]
+        variant = params.variants[rng.integers(len(params.variants))]
+        out.append(
+            {
+                "text": params.words[label],
+                "label": label,
+                "accent": accent,
+                "variant": variant,
+                "sex": synth.variants()[variant].sex,
+                "speaker": f"{accent}+{variant}",
+                "pitch": int(rng.integers(params.pitch[0], params.pitch[1] + 1)),
+                "speed": int(rng.integers(params.speed[0], params.speed[1] + 1)),
+                "seed": int(rng.integers(2**31)),
+            }
+        )
+    return out
+
+
+CHUNK = 128  # clips per worker process; fixed, so the output does not depend on the number of workers
+
+
+def _synthesize(indexed: tuple[int, list[dict]]) -> tuple[int, int, list[np.ndarray], list[list]]:
+    # A fresh process per chunk (maxtasksperchild=1): the library keeps voicing state (flutter phase)
+    # across utterances, so a clip depends on what its process said before; starting every chunk
+    # from a new process makes each chunk, and so the corpus, a function of the parameters alone.
+    index, chunk = indexed
+    worker = synth.Synthesizer()
+    audios, phonemes = [], []
+    for job in chunk:
+        clip = worker.say(job["text"], job["accent"], job["variant"], job["pitch"], job["speed"], job["seed"])
+        audios.append(clip.audio)
+        phonemes.append(clip.phonemes)
+    return index, worker.sample_rate, audios, phonemes
+
+
+def synthesize(params: CorpusParams, workers: int | None = None, progress: bool = True) -> Corpus:
+    """Synthesise every clip in worker processes, in job order."""
+    todo = jobs(params)
+    chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    workers = max(1, min(len(chunks), workers or os.cpu_count() or 1))
+    results: dict[int, tuple] = {}
+    bar = tqdm(total=len(todo), desc="synthesising", unit="clip", disable=not progress, leave=False)
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds torch's threads
+    with ctx.Pool(workers, maxtasksperchild=1) as pool:
+        for index, rate, audios, phonemes in pool.imap_unordered(_synthesize, enumerate(chunks)):
+            results[index] = (rate, audios, phonemes)
+            bar.update(len(chunks[index]))
+    bar.close()
+    rates = {results[i][0] for i in results}
+    if len(rates) != 1:
+        raise RuntimeError(f"workers reported different sample rates {rates}")
+    audios = [a for i in range(len(chunks)) for a in results[i][1]]
+    phonemes = [p for i in range(len(chunks)) for p in results[i][2]]
+    for job, ph, audio in zip(todo, phonemes, audios, strict=True):
+        job["phonemes"] = [[name, int(sample)] for name, sample in ph]
+        if len(audio) == 0:
+            raise RuntimeError(f"espeak-ng produced no audio for {job}")
+    offsets = np.concatenate([[0], np.cumsum([len(a) for a in audios])]).astype(np.int64)
+    return Corpus(np.concatenate(audios), offsets, todo, rates.pop())
+
+
+def save(corpus: Corpus, path: Path) -> None:
+    """Write atomically: a temporary .npz in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(
+            tmp,
+            audio=corpus.audio,
+            offsets=corpus.offsets,
+            meta=np.array(json.dumps(corpus.meta)),
+            sample_rate=np.array(corpus.sample_rate),
+        )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> Corpus:
+    with np.load(path) as z:
+        return Corpus(z["audio"], z["offsets"], json.loads(str(z["meta"])), int(z["sample_rate"]))
+
+
+def cached_corpus(params: CorpusParams, cache_dir: Path, progress: bool = True) -> tuple[Corpus, Path]:
+    """The corpus for these parameters, generated once and then read from the cache."""
+    path = cache_dir / "speech" / f"synth-{params.key()}.npz"
+    if path.is_file():
+        return load(path), path
+    corpus = synthesize(params, progress=progress)
+    save(corpus, path)
+    return corpus, path
