@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-## run: the main job on its embedded default (MNIST, lecture CNN vs DNN, default profile)
+## run: the main job on its embedded default: the speech task on generated speech, default profile
 run: $(STAMP)
-	$(BIN)/cnnbench run --task image
+	$(BIN)/cnnbench run --task speech
 
 ## test: lint, the test suite, and every benchmark once as a plain test
 test: $(STAMP)

@@ -54,10 +54,16 @@ class DataCache:
     """Loads each (data set, input shape) once per process; the splits stay on the CPU."""
 
     def __init__(
-        self, task: Task, data_dirs: Mapping[str, Path], seed: int, device: torch.device, progress: bool = True
+        self,
+        task: Task,
+        data_dirs: Mapping[str, Path],
+        seed: int,
+        device: torch.device,
+        progress: bool = True,
+        profile: str = "default",
     ) -> None:
         self.task, self.data_dirs, self.seed = task, dict(data_dirs), seed
-        self.device, self.progress = device, progress
+        self.device, self.progress, self.profile = device, progress, profile
         self._loaded: dict[tuple, Splits] = {}
 
     def available(self, dataset: str) -> bool:
@@ -69,7 +75,14 @@ class DataCache:
         key = (dataset, input_shape)
         if key not in self._loaded:
             request = DataRequest(
-                dataset, self.data_dirs.get(dataset), cache_root(), input_shape, self.seed, self.device, self.progress
+                dataset,
+                self.data_dirs.get(dataset),
+                cache_root(),
+                input_shape,
+                self.seed,
+                self.device,
+                self.progress,
+                self.profile,
             )
             self._loaded[key] = self.task.load(request)
         return self._loaded[key]

@@ -126,6 +126,7 @@ class DataRequest:
     seed: int = 0
     device: torch.device = torch.device("cpu")  # where feature extraction may run
     progress: bool = True
+    profile: str = "default"  # generated data sets may size themselves by profile
 
 
 @dataclass(frozen=True)

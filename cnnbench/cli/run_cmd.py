@@ -135,7 +135,7 @@ def main(args: argparse.Namespace) -> int:
     dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
     device = resolve_device(args.device)
-    data = DataCache(task, dirs, args.seed, device, progress=not args.no_progress)
+    data = DataCache(task, dirs, args.seed, device, progress=not args.no_progress, profile=args.profile_name)
 
     paths, skipped = [], []
     for cfg in plans:

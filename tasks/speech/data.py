@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import wave
 from pathlib import Path
@@ -52,6 +53,12 @@ CORPORA = {
     "synth-digits": generate.CorpusParams(generate.DIGITS, clips=3000, seed=0),
     "synth-words": generate.CorpusParams(generate.COMMANDS, clips=3000, seed=1),
 }
+QUICK_CLIPS = 400  # the quick profile generates smaller corpora (seconds on a cold cache)
+
+
+def corpus_params(name: str, profile: str) -> generate.CorpusParams:
+    params = CORPORA[name]
+    return dataclasses.replace(params, clips=QUICK_CLIPS) if profile == "quick" else params
 
 
 def corpus_waves(corpus: generate.Corpus) -> list[torch.Tensor]:
@@ -80,7 +87,7 @@ def _split(x: torch.Tensor, y: torch.Tensor, meta: list[dict], k: int, source: s
 
 
 def load_synth_words(name: str, request: DataRequest) -> Splits:
-    params = CORPORA[name]
+    params = corpus_params(name, request.profile)
     corpus, path = generate.cached_corpus(params, request.cache_dir, request.progress)
     x = clips_to_mel(corpus_waves(corpus), request.device)
     y = torch.tensor([m["label"] for m in corpus.meta])
@@ -116,8 +123,8 @@ def load_synth_phonemes(request: DataRequest) -> Splits:
     """Frame classification: an 11-frame window of log-mel around each frame, labelled by its phoneme."""
     metas, windows, labels = [], [], []
     half = PHONEME_CONTEXT // 2
-    for params in CORPORA.values():
-        corpus, _ = generate.cached_corpus(params, request.cache_dir, request.progress)
+    for name in CORPORA:
+        corpus, _ = generate.cached_corpus(corpus_params(name, request.profile), request.cache_dir, request.progress)
         ratio = SAMPLE_RATE / corpus.sample_rate
         batch, shifts = features.centre(corpus_waves(corpus))
         mel = features.log_mel(batch, MEL, request.device)  # (N, 1, F, T)

@@ -1,0 +1,103 @@
+"""FSDD and Speech Commands loaders on fixtures in their real layouts, written here."""
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnnbench.errors import UsageError
+from cnnbench_tasks.speech import data
+
+CPU = torch.device("cpu")
+
+
+def write_wav(path: Path, rate: int, seconds: float = 0.4, freq: float = 440.0, width: int = 2) -> None:
+    t = np.arange(int(rate * seconds)) / rate
+    audio = (8000 * np.sin(2 * np.pi * freq * t)).astype("<i2")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(audio.tobytes() if width == 2 else (audio >> 8).astype(np.int8).tobytes())
+
+
+@pytest.fixture
+def fsdd_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "fsdd" / "recordings"
+    for digit in range(10):
+        for speaker in ("jackson", "theo"):
+            for take in range(7):
+                write_wav(folder / f"{digit}_{speaker}_{take}.wav", 8000, freq=200 + 100 * digit)
+    return folder
+
+
+def test_fsdd_official_split(fsdd_dir: Path) -> None:
+    splits = data.load_fsdd(fsdd_dir.parent, CPU)  # the folder above recordings/ works too
+    assert len(splits.test) == 10 * 2 * 5 and len(splits.train) == 10 * 2 * 2
+    assert splits.train.x.shape[1:] == (1, 40, 101)
+    assert sorted(set(splits.test.y.tolist())) == list(range(10))
+    assert set(splits.train.groups["speaker"]) == {"jackson", "theo"}
+
+
+def test_fsdd_wrong_rate_names_file(fsdd_dir: Path) -> None:
+    write_wav(fsdd_dir / "3_theo_2.wav", 16000)
+    with pytest.raises(UsageError, match=r"3_theo_2.wav: sample rate 16000 Hz, expected 8000 Hz"):
+        data.load_fsdd(fsdd_dir, CPU)
+
+
+def test_fsdd_empty_and_unreadable(fsdd_dir: Path) -> None:
+    write_wav(fsdd_dir / "3_theo_2.wav", 8000, seconds=0)
+    with pytest.raises(UsageError, match=r"3_theo_2.wav: empty audio"):
+        data.load_fsdd(fsdd_dir, CPU)
+    (fsdd_dir / "3_theo_2.wav").write_bytes(b"RIFF junk")
+    with pytest.raises(UsageError, match=r"3_theo_2.wav: not a readable WAV file"):
+        data.load_fsdd(fsdd_dir, CPU)
+
+
+def test_fsdd_bad_name(fsdd_dir: Path) -> None:
+    write_wav(fsdd_dir / "seven.wav", 8000)
+    with pytest.raises(UsageError, match=r"seven.wav: name is not \{digit\}_\{speaker\}_\{take\}.wav"):
+        data.load_fsdd(fsdd_dir, CPU)
+
+
+@pytest.fixture
+def commands_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "speech_commands_v0.02"
+    for k, word in enumerate(("yes", "no", "up")):
+        for i in range(4):
+            write_wav(root / word / f"spk{i}_nohash_0.wav", 16000, seconds=1.0, freq=300 + 200 * k)
+    write_wav(root / "_background_noise_" / "white_noise.wav", 16000)
+    (root / "testing_list.txt").write_text("yes/spk0_nohash_0.wav\nno/spk0_nohash_0.wav\nup/spk0_nohash_0.wav\n")
+    (root / "validation_list.txt").write_text("yes/spk1_nohash_0.wav\n")
+    return root
+
+
+def test_speechcommands_layout(commands_dir: Path) -> None:
+    splits = data.load_speechcommands(commands_dir, CPU)
+    assert splits.notes["words"] == ["no", "up", "yes"]
+    assert len(splits.test) == 3 and len(splits.train) == 12 - 3 - 1
+    assert splits.train.x.shape[1:] == (1, 40, 101)
+
+
+def test_speechcommands_missing_list(commands_dir: Path) -> None:
+    (commands_dir / "testing_list.txt").unlink()
+    with pytest.raises(UsageError, match="testing_list.txt: missing"):
+        data.load_speechcommands(commands_dir, CPU)
+
+
+def test_speechcommands_wrong_rate(commands_dir: Path) -> None:
+    write_wav(commands_dir / "up" / "spk3_nohash_0.wav", 8000)
+    with pytest.raises(UsageError, match=r"up/spk3_nohash_0.wav: sample rate 8000 Hz, expected 16000 Hz"):
+        data.load_speechcommands(commands_dir, CPU)
+
+
+def test_frame_labels_follow_phoneme_starts() -> None:
+    hop = data.MEL.hop
+    phonemes = [["s", 2 * hop], ["'E", 5 * hop], ["n", 8 * hop], ["_:", 10 * hop]]
+    labels = data.frame_labels(phonemes, 12, shift=0, rate_ratio=1.0, length=12 * hop)
+    assert labels == ["sil", "sil", "s", "s", "s", "E", "E", "E", "n", "n", "sil", "sil"]
+    shifted = data.frame_labels(phonemes, 12, shift=hop, rate_ratio=1.0, length=12 * hop)
+    assert shifted[:4] == ["sil", "sil", "sil", "s"]

@@ -1,0 +1,82 @@
+"""A smoke run of the speech task in --quick mode, through the CLI."""
+
+from pathlib import Path
+
+import pytest
+
+from cnnbench.cli.main import main
+from cnnbench.records import read_records
+
+
+def test_quick_run_of_two_experiments(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "runs"
+    code = main(
+        [
+            "run",
+            "--task",
+            "speech",
+            "--quick",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--out",
+            str(out),
+            "--experiment",
+            "male-to-female",
+            "--experiment",
+            "phonemes",
+            "--model",
+            "freq-cnn",
+            "--model",
+            "dnn",
+            "--time-budget",
+            "1",
+        ]
+    )
+    assert code == 0
+    records = {(r["experiment"], r["model"]): r for _, r in read_records(out)}
+    assert set(records) == {
+        ("male-to-female", "freq-cnn"),
+        ("male-to-female", "dnn"),
+        ("phonemes", "freq-cnn"),
+        ("phonemes", "dnn"),
+    }
+    m2f = records[("male-to-female", "freq-cnn")]
+    assert m2f["dataset"]["train_where"] == {"sex": "male"}
+    assert set(m2f["metrics"]["accuracy_by_sex"]) == {"male", "female"}
+    assert m2f["metrics"]["accuracy"] > 0.2  # ten classes: chance is 0.1
+    assert m2f["timing"] is None  # timed once per model and input, in the digits experiment
+    ph = records[("phonemes", "freq-cnn")]
+    assert ph["config"]["input_shape"] == [1, 40, 11]
+    assert ph["timing"] is not None
+
+
+def test_fsdd_experiments_are_reported_as_skipped_without_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(
+        [
+            "run",
+            "--task",
+            "speech",
+            "--quick",
+            "--no-progress",
+            "--out",
+            str(tmp_path),
+            "--experiment",
+            "fsdd",
+            "--model",
+            "dnn",
+        ]
+    )
+    assert code == 0
+    assert "SKIPPED speech/fsdd/dnn: skipped, needs --data fsdd=PATH" in capsys.readouterr().out
+    assert list(tmp_path.rglob("*.json")) == []
+
+
+def test_unknown_experiment(capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "--task", "speech", "--experiment", "nope"]) == 2
+    assert "unknown experiment 'nope' of task 'speech'; valid: digits" in capsys.readouterr().err
+
+
+def test_bad_data_option(capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "--task", "speech", "--data", "fsdd"]) == 2
+    assert "--data expects NAME=PATH" in capsys.readouterr().err
