@@ -157,4 +157,4 @@ def test_table_from_records(mnist_dir: Path, tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     assert run_cli("table", "--runs", str(out), "--out", str(readme)) == 0
     text = readme.read_text()
-    assert "| image | dnn | mnist |" in text and "## Columns" in text
+    assert "| image | dnn | - | mnist |" in text and "## Columns" in text
