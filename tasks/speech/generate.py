@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,18 +84,24 @@ def jobs(params: CorpusParams) -> list[dict]:
 CHUNK = 128  # clips per worker process; fixed, so the output does not depend on the number of workers
 
 
-def _synthesize(indexed: tuple[int, list[dict]]) -> tuple[int, int, list[np.ndarray], list[list]]:
-    # A fresh process per chunk (maxtasksperchild=1): the library keeps voicing state (flutter phase)
-    # across utterances, so a clip depends on what its process said before; starting every chunk
-    # from a new process makes each chunk, and so the corpus, a function of the parameters alone.
-    index, chunk = indexed
-    worker = synth.Synthesizer()
-    audios, phonemes = [], []
-    for job in chunk:
-        clip = worker.say(job["text"], job["accent"], job["variant"], job["pitch"], job["speed"], job["seed"])
-        audios.append(clip.audio)
-        phonemes.append(clip.phonemes)
-    return index, worker.sample_rate, audios, phonemes
+def _synthesize(chunk: list[dict]) -> tuple[int, list[np.ndarray], list[list]]:
+    """One chunk in a fresh worker process (synth_worker.py).
+
+    The library keeps voicing state (the flutter phase) across utterances, so a clip depends on what
+    its process said before; a new process per chunk makes the corpus a function of the parameters.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnbench_tasks.speech.synth_worker"],
+        input=json.dumps(chunk).encode(),
+        capture_output=True,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"speech synthesis worker failed: {proc.stderr.decode(errors='replace')[-500:]}")
+    with np.load(io.BytesIO(proc.stdout)) as z:
+        bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
+        audios = [z["audio"][a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        return int(z["sample_rate"]), audios, json.loads(str(z["phonemes"]))
 
 
 def synthesize(params: CorpusParams, workers: int | None = None, progress: bool = True) -> Corpus:
@@ -102,11 +111,11 @@ def synthesize(params: CorpusParams, workers: int | None = None, progress: bool 
     workers = max(1, min(len(chunks), workers or os.cpu_count() or 1))
     results: dict[int, tuple] = {}
     bar = tqdm(total=len(todo), desc="synthesising", unit="clip", disable=not progress, leave=False)
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds torch's threads
-    with ctx.Pool(workers, maxtasksperchild=1) as pool:
-        for index, rate, audios, phonemes in pool.imap_unordered(_synthesize, enumerate(chunks)):
-            results[index] = (rate, audios, phonemes)
-            bar.update(len(chunks[index]))
+    with ThreadPoolExecutor(workers) as pool:  # threads only wait on the worker processes
+        futures = {pool.submit(_synthesize, chunk): i for i, chunk in enumerate(chunks)}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+            bar.update(len(chunks[futures[fut]]))
     bar.close()
     rates = {results[i][0] for i in results}
     if len(rates) != 1:
