@@ -98,3 +98,25 @@ def threads_info() -> dict:
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS"),
     }
+
+
+def _governor() -> str:
+    try:
+        return Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").read_text().strip()
+    except OSError:
+        return "unavailable (no cpufreq in /sys)"
+
+
+def timing_environment() -> dict:
+    """What decides a CPU timing besides the code: clock, governor, threads, BLAS settings."""
+    from cnnbench.clock import measured_clock_ghz, nominal_mhz
+
+    clock = measured_clock_ghz()
+    return {
+        "governor": _governor(),
+        "clock_ghz": clock["ghz"],
+        "clock_method": clock["method"],
+        "nominal_mhz": nominal_mhz(),
+        **threads_info(),
+        "OPENBLAS_CORETYPE_set": "OPENBLAS_CORETYPE" in os.environ,
+    }

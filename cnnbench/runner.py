@@ -12,9 +12,17 @@ from typing import Any
 
 import torch
 
+from cnnbench.ceiling import ceiling
 from cnnbench.counting import count_flops, count_params
 from cnnbench.data.cache import cache_root
-from cnnbench.environment import git_commit, machine_info, machine_slug, threads_info, versions
+from cnnbench.environment import (
+    git_commit,
+    machine_info,
+    machine_slug,
+    threads_info,
+    timing_environment,
+    versions,
+)
 from cnnbench.errors import UsageError
 from cnnbench.phases import time_phases
 from cnnbench.records import SCHEMA_VERSION, write_record
@@ -145,6 +153,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             budget,
             device,
         )
+        add_efficiency(timing, metrics, ceiling(device))
     machine = machine_info(device)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -168,11 +177,24 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "machine_slug": machine_slug(machine),
         "versions": versions(device),
         "commit": git_commit(),
+        "environment": timing_environment() if cfg.timing else None,
+        "ceiling": _ceiling_summary(device) if cfg.timing else None,
         "started_utc": started,
         "metrics": metrics,
         "training": training,
         "timing": timing,
     }
+
+
+def add_efficiency(timing: dict[str, dict[str, dict]], metrics: dict[str, Any], top: dict) -> None:
+    """Achieved GFLOP/s of every timed phase, and its fraction of the machine's fp32 matmul ceiling."""
+    peak = top["matmul_fp32"]["gflops"]
+    for phase, per_batch in timing.items():
+        flops = metrics["flops_fwd"] if phase == "forward" else metrics["flops_train"]
+        for stats in per_batch.values():
+            gflops = flops * stats["batch"] / (stats["median_ms"] / 1e3) / 1e9
+            stats["gflops"] = round(gflops, 2)
+            stats["ceiling_fraction"] = round(gflops / peak, 4) if peak else None
 
 
 def _by_group(task: Task, logits: torch.Tensor, test: TensorData) -> dict[str, dict[str, float]]:
@@ -188,6 +210,14 @@ def _by_group(task: Task, logits: torch.Tensor, test: TensorData) -> dict[str, d
             for m in [torch.from_numpy(values == v).to(logits.device)]
         }
     return out
+
+
+def _ceiling_summary(device: torch.device) -> dict:
+    top = ceiling(device)
+    return {k: v["gflops"] for k, v in top.items() if k.startswith("matmul")} | {
+        "copy_gb_per_s": top["copy"]["gb_per_s"],
+        "cached": top["cached"] is not None,
+    }
 
 
 def record_path(out_dir: Path, record: dict[str, Any]) -> Path:

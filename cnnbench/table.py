@@ -20,6 +20,8 @@ COLUMNS = (
     ("fwd_sps", "forward throughput at the throughput batch, samples/s"),
     ("step_sps", "training-step throughput at the throughput batch, samples/s"),
     ("noisy", "phases whose IQR exceeded 10% of the median"),
+    ("interfered", "phases during which other processes kept > 0.15 core busy even after re-measuring"),
+    ("fwd_gflops", "achieved GFLOP/s of the forward pass at the throughput batch (% of the fp32 matmul ceiling)"),
 )
 
 
@@ -41,6 +43,9 @@ def row(record: dict[str, Any]) -> dict[str, str]:
     fwd_big = _largest_batch(fwd)
     step_big = _largest_batch(timing.get("train_step"))
     noisy = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("noisy"))
+    interfered = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("interfered"))
+    gflops = fwd_big.get("gflops") if fwd_big else None
+    frac = fwd_big.get("ceiling_fraction") if fwd_big else None
     acc = m.get(record.get("primary_metric", "accuracy"), m.get("accuracy"))
     return {
         "task": record["task"],
@@ -61,6 +66,8 @@ def row(record: dict[str, Any]) -> dict[str, str]:
         "fwd_sps": f"{_rate(fwd_big['per_second'])} (b{fwd_big['batch']})" if fwd_big else "-",
         "step_sps": f"{_rate(step_big['per_second'])} (b{step_big['batch']})" if step_big else "-",
         "noisy": ", ".join(noisy) or "-",
+        "interfered": ", ".join(interfered) or "-",
+        "fwd_gflops": "-" if gflops is None else f"{gflops:.1f}" + (f" ({100 * frac:.0f}%)" if frac else ""),
     }
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
+
+from cnnbench.interference import OTHER_LOAD_THRESHOLD, CpuLoadMeter
 
 NOISY_REL_IQR = 0.10  # a measurement whose IQR exceeds 10% of its median is flagged noisy
 
@@ -25,6 +28,9 @@ class Stats:
     per_second: float  # samples per second at the median
     noisy: bool
     clock: str  # "perf_counter" | "cuda_event"
+    other_cpu_cores: float | None = None  # cores other processes kept busy during the kept attempt
+    retries: int = 0  # measurements thrown away because other processes were busy
+    interfered: bool = False  # still above the threshold after the last retry
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -89,16 +95,9 @@ def _cuda_caller(device: torch.device) -> Callable[[Callable[[], object]], float
     return call
 
 
-def measure(fn: Callable[[], object], batch: int, budget: Budget, device: torch.device | None = None) -> Stats:
-    """Time fn repeatedly: warm up, then run until min_runs and min_time_s are both reached.
-
-    The loop stops early at max_time_s (but never before one timed call), so a slow model
-    gets fewer runs rather than an unbounded measurement; n in the result says how many.
-    """
-    on_gpu = device is not None and device.type == "cuda"
-    call = _cuda_caller(device) if on_gpu else _cpu_call
-    for _ in range(budget.warmup):
-        call(fn)
+def _measure_once(
+    call: Callable[[Callable[[], object]], float], fn: Callable[[], object], budget: Budget
+) -> list[float]:
     times: list[float] = []
     wall0 = time.perf_counter()
     while True:
@@ -108,4 +107,47 @@ def measure(fn: Callable[[], object], batch: int, budget: Budget, device: torch.
             break
         if elapsed >= budget.max_time_s:
             break
-    return summarize(times, batch, "cuda_event" if on_gpu else "perf_counter")
+    return times
+
+
+def measure(
+    fn: Callable[[], object],
+    batch: int,
+    budget: Budget,
+    device: torch.device | None = None,
+    retries: int = 2,
+    threshold: float = OTHER_LOAD_THRESHOLD,
+) -> Stats:
+    """Time fn repeatedly: warm up, then run until min_runs and min_time_s are both reached.
+
+    The loop stops early at max_time_s (but never before one timed call), so a slow model gets
+    fewer runs rather than an unbounded measurement; n in the result says how many. While it runs,
+    the CPU time of all other processes is read from /proc: when they kept more than `threshold`
+    cores busy, the measurement is repeated (at most `retries` times) and, if that persists, the
+    result is marked interfered. The least disturbed attempt is kept.
+    """
+    on_gpu = device is not None and device.type == "cuda"
+    call = _cuda_caller(device) if on_gpu else _cpu_call
+    for _ in range(budget.warmup):
+        call(fn)
+    meter = CpuLoadMeter()
+    best: tuple[float, list[float]] | None = None
+    attempts = 0
+    while True:
+        meter.start()
+        times = _measure_once(call, fn, budget)
+        load = meter.stop()
+        if best is None or (load is not None and load < best[0]):
+            best = (load if load is not None else float("nan"), times)
+        if load is None or load <= threshold or attempts >= retries:
+            break
+        attempts += 1
+    load, times = best
+    stats = summarize(times, batch, "cuda_event" if on_gpu else "perf_counter")
+    known = load == load  # not NaN
+    return dataclasses.replace(
+        stats,
+        other_cpu_cores=round(load, 3) if known else None,
+        retries=attempts,
+        interfered=known and load > threshold,
+    )

@@ -75,3 +75,31 @@ def test_missing_keys(tmp_path: Path) -> None:
     p.write_text(json.dumps(rec))
     with pytest.raises(UsageError, match="lacks commit"):
         read_record(p)
+
+
+def test_record_without_newer_timing_fields_still_loads_and_renders(tmp_path: Path) -> None:
+    """Records written before interference detection (no other_cpu_cores, gflops, environment) still work."""
+    from cnnbench.table import format_run_table
+
+    old = minimal() | {
+        "device": {"type": "cpu"},
+        "metrics": {"params": 10, "flops_fwd": 100, "accuracy": 0.5},
+        "timing": {
+            "forward": {
+                "b1": {
+                    "batch": 1,
+                    "median_ms": 1.0,
+                    "iqr_ms": 0.0,
+                    "min_ms": 1.0,
+                    "mean_ms": 1.0,
+                    "n": 5,
+                    "per_second": 1000.0,
+                    "noisy": False,
+                    "clock": "perf_counter",
+                }
+            }
+        },
+    }
+    p = write_record(old, tmp_path / "old.json")
+    table = format_run_table([read_record(p)])
+    assert "50.00" in table and "1.00" in table

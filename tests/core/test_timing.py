@@ -1,7 +1,9 @@
+import multiprocessing
 import time
 
 import pytest
 
+from cnnbench.interference import CpuLoadMeter
 from cnnbench.timing import Budget, measure, summarize
 
 
@@ -34,7 +36,7 @@ def test_measure_function_of_known_cost() -> None:
 
 def test_measure_respects_min_time_and_max_time() -> None:
     calls = []
-    s = measure(lambda: calls.append(1), 1, Budget(warmup=2, min_runs=3, min_time_s=0.05, max_time_s=5))
+    s = measure(lambda: calls.append(1), 1, Budget(warmup=2, min_runs=3, min_time_s=0.05, max_time_s=5), retries=0)
     assert s.n >= 3 and len(calls) == s.n + 2
     slow = measure(lambda: time.sleep(0.02), 1, Budget(warmup=0, min_runs=1000, min_time_s=0, max_time_s=0.1))
     assert 1 <= slow.n < 1000
@@ -43,3 +45,47 @@ def test_measure_respects_min_time_and_max_time() -> None:
 def test_invalid_budget() -> None:
     with pytest.raises(ValueError):
         Budget(min_runs=0)
+
+
+def _burn(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_interference_detected_when_another_process_burns_cpu() -> None:
+    """A second process spinning on a core during the measurement is noticed, retried and flagged."""
+    if not CpuLoadMeter.available():
+        pytest.skip("no /proc/stat on this system: interference cannot be measured")
+    ctx = multiprocessing.get_context("spawn")
+    burner = ctx.Process(target=_burn, args=(30.0,), daemon=True)
+    burner.start()
+    try:
+        time.sleep(1.0)  # let it start spinning
+        s = measure(lambda: time.sleep(0.01), 1, Budget(warmup=0, min_runs=5, min_time_s=0.5, max_time_s=5), retries=1)
+    finally:
+        burner.terminate()
+        burner.join()
+    assert s.other_cpu_cores is not None and s.other_cpu_cores > 0.5  # one whole core spins
+    assert s.retries == 1 and s.interfered
+
+
+def test_no_interference_when_quiet() -> None:
+    """Sleeping in our own process leaves the machine idle: no retry, no flag (generous threshold)."""
+    if not CpuLoadMeter.available():
+        pytest.skip("no /proc/stat on this system: interference cannot be measured")
+    meter = CpuLoadMeter()
+    meter.start()
+    time.sleep(0.5)
+    before = meter.stop()
+    if before is not None and before > 0.3:
+        pytest.skip(f"the machine is busy with other work ({before:.2f} cores) before the test starts")
+    s = measure(
+        lambda: time.sleep(0.01),
+        1,
+        Budget(warmup=0, min_runs=5, min_time_s=0.3, max_time_s=5),
+        retries=2,
+        threshold=0.6,
+    )
+    assert s.other_cpu_cores is not None and s.other_cpu_cores < 0.6
+    assert s.retries == 0 and not s.interfered

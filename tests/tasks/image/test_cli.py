@@ -50,6 +50,11 @@ def test_run_end_to_end(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert cnn["metrics"]["accuracy"] > 0.5  # the fixture is learnable: well above chance (0.1)
     assert set(cnn["timing"]) == {"forward", "forward_backward", "train_step"}
     assert set(cnn["timing"]["forward"]) == {"b1", "b256"}
+    b256 = cnn["timing"]["forward"]["b256"]
+    assert {"other_cpu_cores", "retries", "interfered", "gflops", "ceiling_fraction"} <= set(b256)
+    assert b256["gflops"] > 0 and 0 < b256["ceiling_fraction"]
+    assert {"governor", "clock_ghz", "torch_threads", "OPENBLAS_CORETYPE_set"} <= set(cnn["environment"])
+    assert cnn["ceiling"]["matmul_fp32"] > 0
     assert cnn["device"]["type"] == "cpu" and cnn["device"]["torch_threads"] >= 1
     assert "hostname" not in json.dumps(cnn["machine"]).lower()
     printed = capsys.readouterr().out
@@ -158,3 +163,9 @@ def test_table_from_records(mnist_dir: Path, tmp_path: Path) -> None:
     assert run_cli("table", "--runs", str(out), "--out", str(readme)) == 0
     text = readme.read_text()
     assert "| image | dnn | - | mnist |" in text and "## Columns" in text
+
+
+def test_machine_reports_ceiling(capsys: pytest.CaptureFixture) -> None:
+    assert run_cli("machine", "--device", "cpu") == 0
+    out = capsys.readouterr().out
+    assert "matmul fp32 2048x2048:" in out and "GFLOP/s" in out and "copy bandwidth:" in out

@@ -1,0 +1,78 @@
+"""The machine's ceiling: matmul GFLOP/s and memory bandwidth, measured once and cached."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from cnnbench.data.cache import cache_root
+from cnnbench.environment import machine_info, machine_slug
+from cnnbench.records import atomic_write_text
+from cnnbench.timing import Budget, measure
+
+MATMUL_N = 2048
+COPY_BYTES = 256 * 2**20
+BUDGET = Budget(warmup=2, min_runs=5, min_time_s=0.3, max_time_s=10.0)
+
+
+def _path(device: torch.device) -> Path:
+    slug = machine_slug(machine_info(device))
+    return cache_root() / "machine" / f"{slug}_{device.type}_torch{torch.__version__}_t{torch.get_num_threads()}.json"
+
+
+def _matmul_gflops(device: torch.device, dtype: torch.dtype) -> dict:
+    a = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)
+    b = torch.randn(MATMUL_N, MATMUL_N, device=device, dtype=dtype)
+    stats = measure(lambda: torch.mm(a, b), 1, BUDGET, device)
+    return {"gflops": round(2 * MATMUL_N**3 / (stats.median_ms / 1e3) / 1e9, 1), "timing": stats.as_dict()}
+
+
+def _bandwidth_gbs(device: torch.device) -> dict:
+    src = torch.ones(COPY_BYTES // 4, device=device)
+    dst = torch.empty_like(src)
+    stats = measure(lambda: dst.copy_(src), 1, BUDGET, device)
+    return {"gb_per_s": round(2 * COPY_BYTES / (stats.median_ms / 1e3) / 1e9, 1), "timing": stats.as_dict()}
+
+
+def measure_ceiling(device: torch.device) -> dict:
+    """fp32 matmul (and bf16 on GPU) GFLOP/s and copy bandwidth (bytes read + written per second)."""
+    result = {
+        "device": device.type,
+        "threads": torch.get_num_threads(),
+        "matmul_fp32": _matmul_gflops(device, torch.float32),
+        "copy": _bandwidth_gbs(device),
+    }
+    if device.type == "cuda":
+        result["matmul_bf16"] = _matmul_gflops(device, torch.bfloat16)
+    return result
+
+
+_memo: dict[Path, dict] = {}
+
+
+def ceiling(device: torch.device, refresh: bool = False) -> dict:
+    """The cached ceiling for this machine, device, torch version and thread count; measured if missing.
+
+    Measured at most once per process (also when it could not be kept in the cache).
+    """
+    path = _path(device)
+    if path in _memo and not refresh:
+        return _memo[path]
+    _memo[path] = _ceiling(device, path, refresh)
+    return _memo[path]
+
+
+def _ceiling(device: torch.device, path: Path, refresh: bool) -> dict:
+    if path.is_file() and not refresh:
+        try:
+            return json.loads(path.read_text()) | {"cached": str(path)}
+        except (OSError, json.JSONDecodeError):
+            pass  # a broken cache file is measured again and replaced
+    result = measure_ceiling(device)
+    timings = [v["timing"] for v in result.values() if isinstance(v, dict) and "timing" in v]
+    if any(t["interfered"] for t in timings):
+        return result | {"cached": None}  # a ceiling measured under load is used once, never kept
+    atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+    return result | {"cached": str(path)}
