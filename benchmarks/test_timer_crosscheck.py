@@ -1,18 +1,25 @@
 """cnnbench's timer against torch.utils.benchmark.Timer on the same kernels, in the same run.
 
-The medians must agree within 5% when no interference was detected; otherwise the case is
-skipped, and says why.
+torch's Timer reports the median over blocks of the MEAN time of `number_per_run` calls, while
+cnnbench's median is over single calls; for a right-skewed kernel (most are) the two estimators
+differ by several percent although both clocks are right. So cnnbench's own per-call times are
+also summarised the way Timer does (median of block means, same block size), and those medians
+must agree within 5% when no interference was detected; otherwise the case is skipped, saying why.
 """
 
 from __future__ import annotations
+
+import statistics
 
 import pytest
 import torch
 import torch.utils.benchmark as tb
 
+from cnnbench.interference import OTHER_LOAD_THRESHOLD, CpuLoadMeter
 from cnnbench.registry import get_task
-from cnnbench.timing import Budget, measure
+from cnnbench.timing import Budget, cpu_call, sample_times
 
+ROUNDS = 9
 CASES = [("image", "lecture-cnn", 64), ("speech", "freq-cnn", 64), ("image", "dnn", 256)]
 
 
@@ -27,23 +34,40 @@ def test_cnnbench_timer_agrees_with_torch_timer(benchmark, task_name: str, model
             return model(x)
 
     def both():
-        ours = measure(forward, batch, Budget(warmup=3, min_runs=20, min_time_s=0.5, max_time_s=10))
-        theirs = tb.Timer("forward()", globals={"forward": forward}, num_threads=torch.get_num_threads())
-        m = theirs.blocked_autorange(min_run_time=0.5)
-        ours_again = measure(forward, batch, Budget(warmup=0, min_runs=20, min_time_s=0.5, max_time_s=10))
-        return ours, m, ours_again
+        # interleaved rounds (ours, theirs, ours, theirs, ...): machine drift hits both alike
+        ours, blocked, theirs = [], [], []
+        for _ in range(ROUNDS):
+            timer = tb.Timer("forward()", globals={"forward": forward}, num_threads=torch.get_num_threads())
+            m = timer.blocked_autorange(min_run_time=0.3)
+            theirs.append(m.median * 1e3)
+            k = m.number_per_run
+            meter = CpuLoadMeter()
+            meter.start()
+            times = sample_times(cpu_call, forward, Budget(warmup=0, min_runs=10 * k, min_time_s=0.3))
+            load = meter.stop()
+            ours.append((statistics.median(times) * 1e3, load))
+            means = [statistics.fmean(times[i : i + k]) for i in range(0, len(times) - k + 1, k)]
+            blocked.append(statistics.median(means) * 1e3)
+        return ours, blocked, theirs
 
     benchmark.group = "timer/cross-check"
-    ours, theirs, ours_again = benchmark.pedantic(both, rounds=1, iterations=1)
-    if ours.interfered or ours_again.interfered:
-        pytest.skip(f"other processes used {ours.other_cpu_cores} cores during the measurement")
-    # ours measured before and after theirs (A B A), so drift between them is bounded by our own pair
-    ours_ms = (ours.median_ms + ours_again.median_ms) / 2
-    theirs_ms = theirs.median * 1e3
-    rel = abs(ours_ms - theirs_ms) / theirs_ms
-    benchmark.extra_info.update(cnnbench_ms=ours_ms, torch_timer_ms=theirs_ms, relative_difference=rel)
+    ours, blocked, theirs = benchmark.pedantic(both, rounds=1, iterations=1)
+    loads = [load for _, load in ours if load is not None]
+    if loads and max(loads) > OTHER_LOAD_THRESHOLD:
+        pytest.skip(f"other processes used {max(loads):.2f} cores during the measurement")
+    per_call_ms = statistics.median(ms for ms, _ in ours)
+    ours_ms = statistics.median(blocked)
+    theirs_ms = statistics.median(theirs)
+    # paired per round: slow drift of the machine cancels in each round's ratio
+    rel = abs(statistics.median(o / t for o, t in zip(blocked, theirs, strict=True)) - 1)
+    benchmark.extra_info.update(
+        cnnbench_blocked_ms=ours_ms,
+        cnnbench_per_call_median_ms=per_call_ms,
+        torch_timer_ms=theirs_ms,
+        relative_difference=rel,
+    )
     print(
-        f"\n{task_name}/{model_name} b{batch}: cnnbench {ours_ms:.3f} ms, torch Timer {theirs_ms:.3f} ms, "
-        f"difference {100 * rel:.1f}%"
+        f"\n{task_name}/{model_name} b{batch}: cnnbench {ours_ms:.3f} ms (per-call median {per_call_ms:.3f}), "
+        f"torch Timer {theirs_ms:.3f} ms, difference {100 * rel:.1f}% (median of {ROUNDS} interleaved paired rounds)"
     )
     assert rel < 0.05

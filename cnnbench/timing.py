@@ -74,7 +74,7 @@ class Budget:
             raise ValueError(f"invalid timing budget: {self}")
 
 
-def _cpu_call(fn: Callable[[], object]) -> float:
+def cpu_call(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -95,9 +95,10 @@ def _cuda_caller(device: torch.device) -> Callable[[Callable[[], object]], float
     return call
 
 
-def _measure_once(
+def sample_times(
     call: Callable[[Callable[[], object]], float], fn: Callable[[], object], budget: Budget
 ) -> list[float]:
+    """Per-call durations in seconds until the budget is met (no warm-up, no interference check)."""
     times: list[float] = []
     wall0 = time.perf_counter()
     while True:
@@ -127,7 +128,7 @@ def measure(
     result is marked interfered. The least disturbed attempt is kept.
     """
     on_gpu = device is not None and device.type == "cuda"
-    call = _cuda_caller(device) if on_gpu else _cpu_call
+    call = _cuda_caller(device) if on_gpu else cpu_call
     for _ in range(budget.warmup):
         call(fn)
     meter = CpuLoadMeter()
@@ -135,7 +136,7 @@ def measure(
     attempts = 0
     while True:
         meter.start()
-        times = _measure_once(call, fn, budget)
+        times = sample_times(call, fn, budget)
         load = meter.stop()
         if best is None or (load is not None and load < best[0]):
             best = (load if load is not None else float("nan"), times)
