@@ -24,6 +24,7 @@ from cnnbench.environment import (
     versions,
 )
 from cnnbench.errors import UsageError
+from cnnbench.interference import gpu_sharers
 from cnnbench.phases import time_phases
 from cnnbench.records import SCHEMA_VERSION, write_record
 from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
@@ -177,7 +178,9 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "machine_slug": machine_slug(machine),
         "versions": versions(device),
         "commit": git_commit(),
-        "environment": timing_environment() if cfg.timing else None,
+        "environment": (timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {}))
+        if cfg.timing
+        else None,
         "ceiling": _ceiling_summary(device) if cfg.timing else None,
         "started_utc": started,
         "metrics": metrics,
