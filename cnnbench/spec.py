@@ -187,6 +187,10 @@ class Task(ABC):
         """A transform fitted on the training data only and applied to train and test (default: none)."""
         return lambda data: data
 
+    def summarize(self, records: list[dict[str, Any]]) -> list[str]:
+        """Sentences on what a set of this task's records shows (computed from them); default none."""
+        return []
+
     def experiments(self) -> list[Experiment]:
         """The task's default experiments; empty means: train and test on each model's own data set."""
         return []

@@ -153,7 +153,10 @@ def main(args: argparse.Namespace) -> int:
         paths.append(path)
         print(f"  record: {path}", flush=True)
     print()
-    print(format_run_table([read_record(p) for p in paths]))
+    records = [read_record(p) for p in paths]
+    print(format_run_table(records))
+    for line in task.summarize(records):
+        print(line)
     for line in skipped:
         print(f"SKIPPED {line}")
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cnnbench.errors import UsageError
 from cnnbench.records import atomic_write_text, read_records
+from cnnbench.registry import get_task
 from cnnbench.table import COLUMNS, format_markdown
 
 HELP = "write a markdown table of the run records under a folder"
@@ -43,6 +44,9 @@ def render(runs: Path) -> str:
         ]
         items.sort(key=lambda pr: (pr[1]["task"], pr[1]["dataset"]["name"] or "~", pr[1]["model"]))
         lines += [format_markdown([rec for _, rec in items]), ""]
+        for task_name in sorted({rec["task"] for _, rec in items}):
+            said = get_task(task_name).summarize([rec for _, rec in items if rec["task"] == task_name])
+            lines += [f"**{task_name}**: {line}" for line in said] + ([""] if said else [])
         lines += ["Records:", ""]
         for path, rec in items:
             sha = (rec["commit"].get("sha") or "unknown")[:10]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from cnnbench.errors import UsageError
 from cnnbench.spec import DataRequest, DataSpec, Experiment, ModelSpec, Profile, Splits, Task, TensorData
@@ -111,6 +112,31 @@ class SpeechTask(Task):
             return TensorData(norm(d.x), d.y, d.num_classes, d.source, d.groups)
 
         return apply
+
+    def summarize(self, records: list[dict[str, Any]]) -> list[str]:
+        """The lecture's claim in numbers: accuracy lost when the test voices are of the other sex."""
+        lines = []
+        for exp, seen, unseen in (("male-to-female", "male", "female"), ("female-to-male", "female", "male")):
+            drops = []
+            for r in records:
+                by_sex = r["metrics"].get("accuracy_by_sex", {})
+                if r.get("experiment") == exp and seen in by_sex and unseen in by_sex:
+                    drop = 100 * (by_sex[seen] - by_sex[unseen])
+                    drops.append(
+                        (
+                            drop,
+                            f"{r['model']} loses {drop:.1f} points ({100 * by_sex[seen]:.1f} -> "
+                            f"{100 * by_sex[unseen]:.1f})",
+                        )
+                    )
+            if drops:
+                drops.sort()
+                lines.append(
+                    f"{exp} (trained on {seen} voices, tested on held-out {seen} and on {unseen} voices): "
+                    + "; ".join(text for _, text in drops)
+                    + "."
+                )
+        return lines
 
     def experiments(self) -> list[Experiment]:
         clip = ("freq-cnn", "cnn-2d", "dnn", "freq-cnn-lstm")
