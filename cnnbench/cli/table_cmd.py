@@ -42,7 +42,14 @@ def render(runs: Path) -> str:
             + f"; Python {v['python']}, torch {v['torch']}, torchvision {v['torchvision']}",
             "",
         ]
-        items.sort(key=lambda pr: (pr[1]["task"], pr[1]["dataset"]["name"] or "~", pr[1]["model"]))
+        items.sort(
+            key=lambda pr: (
+                pr[1]["task"],
+                pr[1].get("experiment") or "",
+                pr[1]["dataset"]["name"] or "~",
+                pr[1]["model"],
+            )
+        )
         lines += [format_markdown([rec for _, rec in items]), ""]
         for task_name in sorted({rec["task"] for _, rec in items}):
             said = get_task(task_name).summarize([rec for _, rec in items if rec["task"] == task_name])
