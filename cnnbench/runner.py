@@ -47,6 +47,7 @@ class RunConfig:
     train_where: Mapping[str, str] = field(default_factory=dict)
     test_where: Mapping[str, str] = field(default_factory=dict)
     experiment: str | None = None
+    command: str | None = None  # the command line that asked for the run, for the record
 
 
 def check_profile(profile: Profile) -> None:
@@ -183,6 +184,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         else None,
         "ceiling": _ceiling_summary(device) if cfg.timing else None,
         "started_utc": started,
+        "command": cfg.command,
         "metrics": metrics,
         "training": training,
         "timing": timing,

@@ -67,6 +67,7 @@ def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: di
         device=args.device,
         timing=not args.no_timing,
         progress=not args.no_progress,
+        command=args.command_line,
     )
     experiments = task.experiments()
     if args.experiment:

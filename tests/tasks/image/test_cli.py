@@ -46,6 +46,7 @@ def test_run_end_to_end(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
     cnn = recs["lecture-cnn"]
     assert cnn["metrics"]["params"] == 137_660
     assert cnn["dataset"] == {"name": "mnist", "source": f"dir:{mnist_dir}"}
+    assert cnn["command"].startswith("cnnbench run --task image --model lecture-cnn --model dnn --data-dir")
     assert cnn["training"]["train_samples"] == 600 and cnn["training"]["test_samples"] == 200
     assert cnn["metrics"]["accuracy"] > 0.5  # the fixture is learnable: well above chance (0.1)
     assert set(cnn["timing"]) == {"forward", "forward_backward", "train_step"}
