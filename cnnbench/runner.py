@@ -179,9 +179,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "machine_slug": machine_slug(machine),
         "versions": versions(device),
         "commit": git_commit(),
-        "environment": (timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {}))
-        if cfg.timing
-        else None,
+        "environment": timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {}),
         "ceiling": _ceiling_summary(device) if cfg.timing else None,
         "started_utc": started,
         "command": cfg.command,

@@ -47,6 +47,7 @@ def test_quick_run_of_two_experiments(tmp_path: Path, capsys: pytest.CaptureFixt
     assert set(m2f["metrics"]["accuracy_by_sex"]) == {"male", "female"}
     assert m2f["metrics"]["accuracy"] > 0.2  # ten classes: chance is 0.1
     assert m2f["timing"] is None  # timed once per model and input, in the digits experiment
+    assert m2f["environment"]["torch_threads"] >= 1 and "clock_ghz" in m2f["environment"]
     summary = get_task("speech").summarize(list(records.values()))
     assert len(summary) == 1 and summary[0].startswith("male-to-female") and "freq-cnn loses" in summary[0]
     assert "male-to-female (trained on male voices" in capsys.readouterr().out
