@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from cnnbench.counting import count_flops
 from cnnbench.phases import phase_fn
 from cnnbench.registry import default_registry
 
@@ -27,6 +28,12 @@ def test_model_phase(benchmark, task_name: str, model_name: str, phase: str) -> 
     opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
     fn = phase_fn(phase, model, x, y, task.loss, opt)
     benchmark.group = f"{task_name}/{phase}"
-    benchmark.extra_info.update(batch=spec.throughput_batch, threads=torch.get_num_threads())
+    flops = count_flops(model, task.example_input(model_name, 1))
+    benchmark.extra_info.update(
+        batch=spec.throughput_batch,
+        threads=torch.get_num_threads(),
+        device="cpu",
+        flops_per_sample=flops["flops_fwd"] if phase == "forward" else flops["flops_train"],
+    )
     out = benchmark(fn)
     assert torch.isfinite(out if phase != "forward" else out.float()).all()
