@@ -48,6 +48,8 @@ def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None
         task.data_spec(name)
         dirs[name] = Path(path)
     if args.data_dir is not None:
+        if args.dataset is None and task.experiments() and not args.timing_only:
+            raise UsageError(f"task {task.name!r} runs experiments over several data sets; use --data NAME=PATH")
         target = args.dataset or default_dataset
         if target is None:
             raise UsageError("--data-dir needs --dataset here (the models have no default data set)")

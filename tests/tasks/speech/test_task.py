@@ -85,3 +85,8 @@ def test_unknown_experiment(capsys: pytest.CaptureFixture) -> None:
 def test_bad_data_option(capsys: pytest.CaptureFixture) -> None:
     assert main(["run", "--task", "speech", "--data", "fsdd"]) == 2
     assert "--data expects NAME=PATH" in capsys.readouterr().err
+
+
+def test_data_dir_is_ambiguous_for_experiments(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "--task", "speech", "--data-dir", str(tmp_path)]) == 2
+    assert "use --data NAME=PATH" in capsys.readouterr().err
