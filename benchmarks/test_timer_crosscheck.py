@@ -5,6 +5,8 @@ cnnbench's median is over single calls; for a right-skewed kernel (most are) the
 differ by several percent although both clocks are right. So cnnbench's own per-call times are
 also summarised the way Timer does (median of block means, same block size), and those medians
 must agree within 5% when no interference was detected; otherwise the case is skipped, saying why.
+A disagreement or interference is re-measured once (as cnnbench's timer does under load); the
+second attempt decides, so a systematic difference still fails.
 """
 
 from __future__ import annotations
@@ -50,24 +52,31 @@ def test_cnnbench_timer_agrees_with_torch_timer(benchmark, task_name: str, model
             blocked.append(statistics.median(means) * 1e3)
         return ours, blocked, theirs
 
+    def verdict(result):
+        ours, blocked, theirs = result
+        loads = [load for _, load in ours if load is not None]
+        # paired per round: slow drift of the machine cancels in each round's ratio
+        rel = abs(statistics.median(o / t for o, t in zip(blocked, theirs, strict=True)) - 1)
+        return rel, max(loads, default=0.0), statistics.median(ms for ms, _ in ours), result
+
     benchmark.group = "timer/cross-check"
-    ours, blocked, theirs = benchmark.pedantic(both, rounds=1, iterations=1)
-    loads = [load for _, load in ours if load is not None]
-    if loads and max(loads) > OTHER_LOAD_THRESHOLD:
-        pytest.skip(f"other processes used {max(loads):.2f} cores during the measurement")
-    per_call_ms = statistics.median(ms for ms, _ in ours)
-    ours_ms = statistics.median(blocked)
-    theirs_ms = statistics.median(theirs)
-    # paired per round: slow drift of the machine cancels in each round's ratio
-    rel = abs(statistics.median(o / t for o, t in zip(blocked, theirs, strict=True)) - 1)
+    attempts = [verdict(benchmark.pedantic(both, rounds=1, iterations=1))]
+    if attempts[0][0] >= 0.05 or attempts[0][1] > OTHER_LOAD_THRESHOLD:
+        attempts.append(verdict(both()))  # one re-measurement, as the timer itself does under load
+    rel, load, per_call_ms, (_, blocked, theirs) = attempts[-1]
+    if load > OTHER_LOAD_THRESHOLD:
+        pytest.skip(f"other processes used {load:.2f} cores during the measurement")
+    ours_ms, theirs_ms = statistics.median(blocked), statistics.median(theirs)
     benchmark.extra_info.update(
         cnnbench_blocked_ms=ours_ms,
         cnnbench_per_call_median_ms=per_call_ms,
         torch_timer_ms=theirs_ms,
         relative_difference=rel,
+        attempts=len(attempts),
     )
     print(
         f"\n{task_name}/{model_name} b{batch}: cnnbench {ours_ms:.3f} ms (per-call median {per_call_ms:.3f}), "
-        f"torch Timer {theirs_ms:.3f} ms, difference {100 * rel:.1f}% (median of {ROUNDS} interleaved paired rounds)"
+        f"torch Timer {theirs_ms:.3f} ms, difference {100 * rel:.1f}% (median of {ROUNDS} interleaved paired "
+        f"rounds, attempt {len(attempts)})"
     )
-    assert rel < 0.05
+    assert rel < 0.05, [round(a[0], 4) for a in attempts]
