@@ -57,7 +57,6 @@ def test_sources_tried_in_order_and_cache_verified(
 
 
 def test_good_fetch_lands_in_cache(mnist_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fixture_sums = {p.name: mnist.sha256_file(p) for p in mnist_dir.iterdir()}
     plain = tmp_path / "plain"
     plain.mkdir()
     for p in mnist_dir.iterdir():  # fetched files arrive uncompressed
@@ -68,7 +67,6 @@ def test_good_fetch_lands_in_cache(mnist_dir: Path, tmp_path: Path, monkeypatch:
             data = gzip.decompress(data)
         (plain / p.name.removesuffix(".gz")).write_bytes(data)
     sums = {p.name: mnist.sha256_file(p) for p in plain.iterdir()}
-    assert fixture_sums  # the fixture exists
     monkeypatch.setattr(mnist, "SHA256", sums)
     monkeypatch.setattr(mnist, "FETCHERS", {"fake": lambda tmp: plain})
     files, source = mnist.locate(None, tmp_path / "cache")
