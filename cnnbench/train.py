@@ -74,7 +74,6 @@ def train(
     model.train()
     steps = samples = 0
     stopped_by = "epochs"
-    loss_value = float("nan")
     bar = tqdm(total=total_steps, desc=desc, unit="step", disable=not progress, leave=False, mininterval=0.5)
     t0 = time.perf_counter()
     running_loss = torch.zeros((), device=device)
