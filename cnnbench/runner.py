@@ -48,6 +48,8 @@ class RunConfig:
     test_where: Mapping[str, str] = field(default_factory=dict)
     experiment: str | None = None
     command: str | None = None  # the command line that asked for the run, for the record
+    options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
+    fold: tuple[int, int] | None = None  # (index, count) of a cross-validation run
 
 
 def check_profile(profile: Profile) -> None:
@@ -79,10 +81,17 @@ class DataCache:
     def available(self, dataset: str) -> bool:
         return not self.task.data_spec(dataset).needs_dir or dataset in self.data_dirs
 
-    def get(self, dataset: str, input_shape: tuple[int, ...]) -> Splits:
+    def get(
+        self,
+        dataset: str,
+        input_shape: tuple[int, ...],
+        options: Mapping[str, str] | None = None,
+        fold: tuple[int, int] | None = None,
+    ) -> Splits:
         if not self.available(dataset):
             raise UsageError(f"data set {dataset!r} has no default source; pass --data {dataset}=PATH")
-        key = (dataset, input_shape)
+        options = dict(options or {})
+        key = (dataset, input_shape, tuple(sorted(options.items())), fold)
         if key not in self._loaded:
             request = DataRequest(
                 dataset,
@@ -93,6 +102,8 @@ class DataCache:
                 self.device,
                 self.progress,
                 self.profile,
+                options,
+                fold,
             )
             self._loaded[key] = self.task.load(request)
         return self._loaded[key]
@@ -102,15 +113,16 @@ def prepare_splits(task: Task, cfg: RunConfig, data: DataCache, device: torch.de
     """Train and test data of one run: filtered, limited, normalised on the training data, on device."""
     assert cfg.dataset is not None
     shape = task.model_spec(cfg.model).input_shape
-    source = data.get(cfg.dataset, shape)
-    test_source = data.get(cfg.test_dataset, shape) if cfg.test_dataset else source
+    source = data.get(cfg.dataset, shape, cfg.options, cfg.fold)
+    test_source = data.get(cfg.test_dataset, shape, cfg.options, cfg.fold) if cfg.test_dataset else source
     train_part = source.train.where(cfg.train_where).take(cfg.profile.train_limit, cfg.seed)
     test_part = test_source.test.where(cfg.test_where).take(cfg.profile.test_limit, cfg.seed + 1)
     for part, name, where in ((train_part, cfg.dataset, cfg.train_where), (test_part, "test", cfg.test_where)):
         if len(part) == 0:
             raise UsageError(f"no samples left in {name} data after filtering on {dict(where)}")
     norm = task.normalizer(train_part)
-    return Splits(norm(train_part).to(device), norm(test_part).to(device), source.notes)
+    dev = norm(source.dev).to(device) if source.dev is not None else None
+    return Splits(norm(train_part).to(device), norm(test_part).to(device), source.notes, dev, source.resources)
 
 
 def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None) -> dict[str, Any]:
@@ -120,12 +132,23 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
     seed_everything(cfg.seed)
     num_classes = splits.train.num_classes if splits else spec.num_classes
     input_shape = tuple(splits.train.x.shape[1:]) if splits else spec.input_shape
-    model = task.build(cfg.model, num_classes, input_shape).to(device)
-    metrics: dict[str, Any] = {"params": count_params(model)}
-    metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape).to(device)))
+    resources = splits.resources if splits else {}
+    model = task.build(cfg.model, num_classes, input_shape, resources).to(device)
+    metrics: dict[str, Any] = {"params": count_params(model), "params_trainable": count_params(model, True)}
+    metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape, resources).to(device)))
     training: dict[str, Any] | None = None
     if splits is not None:
-        result = train(model, splits.train, task.loss, cfg.profile, cfg.seed, cfg.progress, f"{cfg.task}/{cfg.model}")
+        result = train(
+            model,
+            splits.train,
+            task.loss,
+            cfg.profile,
+            cfg.seed,
+            cfg.progress,
+            f"{cfg.task}/{cfg.model}",
+            dev=splits.dev,
+            score=(lambda lg, y: task.evaluate(lg, y)[task.primary_metric]) if splits.dev is not None else None,
+        )
         t0 = time.perf_counter()
         logits = predict(model, splits.test.x)
         metrics.update(task.evaluate(logits, splits.test.y))
@@ -136,6 +159,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         training = dataclasses.asdict(result) | {
             "train_samples": len(splits.train),
             "test_samples": len(splits.test),
+            **({"dev_samples": len(splits.dev)} if splits.dev is not None else {}),
         }
     timing = None
     if cfg.timing:
@@ -148,7 +172,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         batches = tuple(sorted({1, spec.throughput_batch}))
         timing = time_phases(
             model,
-            lambda b: task.example_input(cfg.model, b, input_shape),
+            lambda b: task.example_input(cfg.model, b, input_shape, resources),
             num_classes,
             task.loss,
             batches,
@@ -169,7 +193,9 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             **({"train_where": dict(cfg.train_where)} if cfg.train_where else {}),
             **({"test_where": dict(cfg.test_where)} if cfg.test_where else {}),
             **({"notes": splits.notes} if splits and splits.notes else {}),
+            **({"fold": list(cfg.fold)} if cfg.fold else {}),
         },
+        "options": dict(cfg.options),
         "profile": cfg.profile_name,
         "config": dataclasses.asdict(cfg.profile)
         | {"throughput_batch": spec.throughput_batch, "input_shape": list(input_shape)},
@@ -226,7 +252,9 @@ def _ceiling_summary(device: torch.device) -> dict:
 def record_path(out_dir: Path, record: dict[str, Any]) -> Path:
     stamp = record["started_utc"].replace(":", "").replace("-", "")
     exp = f"_{record['experiment']}" if record.get("experiment") else ""
-    name = f"{stamp}_{record['task']}{exp}_{record['model']}_{record['device']['type']}.json"
+    fold = record["dataset"].get("fold")
+    extra = f"_s{record['seed']}" + (f"_f{fold[0]}of{fold[1]}" if fold else "")
+    name = f"{stamp}_{record['task']}{exp}_{record['model']}{extra}_{record['device']['type']}.json"
     return out_dir / record["machine_slug"] / name
 
 

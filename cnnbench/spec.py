@@ -36,9 +36,23 @@ class Profile:
     timing_min_time_s: float = 0.5
     timing_max_time_s: float = 20.0
     timing_warmup: int = 3
+    seeds: int = 1  # runs per configuration (seed, seed + 1, ...) unless --seeds says otherwise
 
     def replace(self, **changes: Any) -> Profile:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    """A named setting of a task that is neither a model nor a data set, e.g. the text task's word vectors.
+
+    check returns an error message for a bad value, or None when the value is good.
+    """
+
+    name: str
+    description: str
+    default: str
+    check: Callable[[str], str | None] = lambda value: None
 
 
 @dataclass(frozen=True)
@@ -127,6 +141,8 @@ class DataRequest:
     device: torch.device = torch.device("cpu")  # where feature extraction may run
     progress: bool = True
     profile: str = "default"  # generated data sets may size themselves by profile
+    options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
+    fold: tuple[int, int] | None = None  # (index, count): cross-validation fold to hold out as test
 
 
 @dataclass(frozen=True)
@@ -141,13 +157,22 @@ class Experiment:
     test_where: Mapping[str, str] = field(default_factory=dict)
     models: tuple[str, ...] | None = None  # None: the task's default models
     timed: bool = True  # time the models' kernels in this experiment (once per model is enough)
+    options: Mapping[str, str] = field(default_factory=dict)  # task options set for this experiment
 
 
 @dataclass
 class Splits:
+    """A data set ready to run: train and test, an optional dev split for model selection.
+
+    notes go into the run record; resources are what the task's models need from the data
+    (e.g. a vocabulary and its word vectors) and are not recorded.
+    """
+
     train: TensorData
     test: TensorData
     notes: dict[str, Any] = field(default_factory=dict)
+    dev: TensorData | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
 
 
 class Task(ABC):
@@ -161,19 +186,35 @@ class Task(ABC):
     primary_metric: str = "accuracy"
     profiles: Mapping[str, Profile]
     report_groups: tuple[str, ...] = ()  # test-set attributes to break the primary metric down by
+    options: Mapping[str, TaskOption] = {}
+    supports_cv: bool = False  # load() honours DataRequest.fold
 
     @abstractmethod
     def load(self, request: DataRequest) -> Splits:
         """Build the train and test splits of a data set as tensors."""
 
     def build(
-        self, model: str, num_classes: int | None = None, input_shape: tuple[int, ...] | None = None
+        self,
+        model: str,
+        num_classes: int | None = None,
+        input_shape: tuple[int, ...] | None = None,
+        resources: Mapping[str, Any] | None = None,
     ) -> nn.Module:
-        """The model, sized for the data's classes and sample shape (default: the spec's)."""
+        """The model, sized for the data's classes and sample shape (default: the spec's).
+
+        resources are Splits.resources of the data it will train on ({} for timing only).
+        """
         spec = self.model_spec(model)
         return spec.builder(num_classes or spec.num_classes, tuple(input_shape or spec.input_shape))
 
-    def example_input(self, model: str, batch: int, input_shape: tuple[int, ...] | None = None) -> torch.Tensor:
+    def example_input(
+        self,
+        model: str,
+        batch: int,
+        input_shape: tuple[int, ...] | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """A random batch for counting and timing; resources as for build()."""
         return torch.randn(batch, *(input_shape or self.model_spec(model).input_shape))
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -195,6 +236,15 @@ class Task(ABC):
         """The task's default experiments; empty means: train and test on each model's own data set."""
         return []
 
+    def resolve_options(self, given: Mapping[str, str]) -> dict[str, str]:
+        """Every option of the task, given values checked and defaults filled in."""
+        for name, value in given.items():
+            option: TaskOption = _lookup(self.options, name, f"option of task {self.name!r}")
+            problem = option.check(value)
+            if problem:
+                raise UsageError(f"option {name}={value!r} of task {self.name!r}: {problem}")
+        return {name: given.get(name, option.default) for name, option in self.options.items()}
+
     def model_spec(self, model: str) -> ModelSpec:
         return _lookup(self.models, model, f"model of task {self.name!r}")
 
@@ -213,4 +263,4 @@ def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
     try:
         return table[name]
     except KeyError:
-        raise UsageError(f"unknown {what}: {name!r}; valid: {', '.join(sorted(table))}") from None
+        raise UsageError(f"unknown {what}: {name!r}; valid: {', '.join(sorted(table)) or '(none)'}") from None

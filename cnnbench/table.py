@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,12 +12,14 @@ COLUMNS = (
     ("model", "model"),
     ("experiment", "the task's experiment, if the run was one"),
     ("dataset", "data set trained on (-> the one tested on, when different; none: timing only)"),
+    ("options", "the task's options of the run (e.g. the text task's word vectors)"),
     ("device", "device type of the run"),
-    ("accuracy", "test accuracy in % (primary metric)"),
-    ("by_group", "the primary metric per group of the test set (e.g. per speaker sex), in %"),
+    ("runs", "records in the row: seeds x cross-validation folds (metrics are their mean ± sample std)"),
+    ("accuracy", "test accuracy in % (primary metric); mean ± std over the row's runs"),
+    ("by_group", "the primary metric per group of the test set (e.g. per speaker sex), in %, mean over runs"),
     ("params", "trainable and frozen parameters"),
     ("MFLOPs", "forward FLOPs per sample, millions (FlopCounterMode: convolutions and matmuls)"),
-    ("train_s", "training wall time in seconds"),
+    ("train_s", "training wall time in seconds (mean over runs; includes dev-split scoring where used)"),
     ("fwd_b1_ms", "forward latency at batch 1, median ms"),
     ("fwd_sps", "forward throughput at the throughput batch, samples/s"),
     ("step_sps", "training-step throughput at the throughput batch, samples/s"),
@@ -35,6 +39,11 @@ def _largest_batch(phase: dict[str, Any] | None) -> dict[str, Any] | None:
     return max(phase.values(), key=lambda s: s["batch"])
 
 
+def _primary(record: dict[str, Any]) -> float | None:
+    m = record["metrics"]
+    return m.get(record.get("primary_metric", "accuracy"), m.get("accuracy"))
+
+
 def row(record: dict[str, Any]) -> dict[str, str]:
     m = record["metrics"]
     timing = record.get("timing") or {}
@@ -46,14 +55,16 @@ def row(record: dict[str, Any]) -> dict[str, str]:
     interfered = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("interfered"))
     gflops = fwd_big.get("gflops") if fwd_big else None
     frac = fwd_big.get("ceiling_fraction") if fwd_big else None
-    acc = m.get(record.get("primary_metric", "accuracy"), m.get("accuracy"))
+    acc = _primary(record)
     return {
         "task": record["task"],
         "model": record["model"],
         "experiment": record.get("experiment") or "-",
         "dataset": (record["dataset"]["name"] or "-")
         + (f" -> {record['dataset']['test']}" if record["dataset"].get("test") else ""),
+        "options": " ".join(f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()) if v != "") or "-",
         "device": record["device"]["type"],
+        "runs": "1",
         "accuracy": f"{100 * acc:.2f}" if acc is not None else "-",
         "by_group": " ".join(
             f"{g}={100 * v:.1f}" for k, d in m.items() if "_by_" in k and isinstance(d, dict) for g, v in d.items()
@@ -71,18 +82,73 @@ def row(record: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def group_key(record: dict[str, Any]) -> str:
+    """Records that differ only by seed or cross-validation fold share a key."""
+    d = record["dataset"]
+    return json.dumps(
+        [
+            record.get("machine_slug"),
+            record["task"],
+            record.get("experiment"),
+            record["model"],
+            d["name"],
+            d.get("test"),
+            d.get("train_where"),
+            d.get("test_where"),
+            record["device"]["type"],
+            record.get("profile"),
+            record.get("options") or {},
+            (d.get("fold") or [None, None])[1],
+        ],
+        sort_keys=True,
+    )
+
+
+def _mean_std(values: list[float]) -> str:
+    pct = [100 * v for v in values]
+    return f"{statistics.fmean(pct):.2f} ± {statistics.stdev(pct):.2f}"
+
+
+def rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """One row per group of records that differ only by seed or fold, in first-seen order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(group_key(r), []).append(r)
+    out = []
+    for group in groups.values():
+        base = row(next((r for r in group if r.get("timing")), group[0]))
+        if len(group) > 1:
+            base["runs"] = str(len(group))
+            accs = [a for a in map(_primary, group) if a is not None]
+            if len(accs) > 1:
+                base["accuracy"] = _mean_std(accs)
+            by_group: dict[str, list[float]] = {}
+            for r in group:
+                for k, d in r["metrics"].items():
+                    if "_by_" in k and isinstance(d, dict):
+                        for g, v in d.items():
+                            by_group.setdefault(g, []).append(v)
+            if by_group:
+                base["by_group"] = " ".join(f"{g}={100 * statistics.fmean(v):.1f}" for g, v in by_group.items())
+            secs = [r["metrics"]["train_seconds"] for r in group if "train_seconds" in r["metrics"]]
+            if secs:
+                base["train_s"] = f"{statistics.fmean(secs):.1f}"
+        out.append(base)
+    return out
+
+
 def format_run_table(records: Sequence[dict[str, Any]]) -> str:
-    """A fixed-width text table, one row per record."""
-    rows = [row(r) for r in records]
+    """A fixed-width text table, one row per group of records that differ only by seed or fold."""
+    rows_ = rows(records)
     keys = [k for k, _ in COLUMNS]
-    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys} if rows else {k: len(k) for k in keys}
+    widths = {k: max(len(k), *(len(r[k]) for r in rows_)) for k in keys} if rows_ else {k: len(k) for k in keys}
     lines = ["  ".join(k.ljust(widths[k]) for k in keys)]
-    lines += ["  ".join(r[k].ljust(widths[k]) for k in keys) for r in rows]
+    lines += ["  ".join(r[k].ljust(widths[k]) for k in keys) for r in rows_]
     return "\n".join(lines)
 
 
 def format_markdown(records: Sequence[dict[str, Any]]) -> str:
     keys = [k for k, _ in COLUMNS]
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(row(r)[k] for k in keys) + " |" for r in records]
+    lines += ["| " + " | ".join(r[k] for k in keys) + " |" for r in rows(records)]
     return "\n".join(lines)

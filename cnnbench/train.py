@@ -16,6 +16,7 @@ from tqdm import tqdm
 from cnnbench.spec import Profile, TensorData
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+ScoreFn = Callable[[torch.Tensor, torch.Tensor], float]  # (logits, target) -> higher is better
 
 
 def seed_everything(seed: int) -> None:
@@ -47,6 +48,8 @@ class TrainResult:
     samples_per_second: float
     final_loss: float
     stopped_by: str  # "epochs" | "time_budget"
+    best_epoch: float | None = None  # with a dev split: the epoch whose weights were kept
+    dev_scores: list[float] | None = None  # with a dev split: its score after each epoch
 
 
 def train(
@@ -57,8 +60,16 @@ def train(
     seed: int,
     progress: bool = True,
     desc: str = "train",
+    dev: TensorData | None = None,
+    score: ScoreFn | None = None,
 ) -> TrainResult:
-    """Train in place on tensors already on the model's device; returns what the run did."""
+    """Train in place on tensors already on the model's device; returns what the run did.
+
+    With a dev split and a score, the model is scored on dev after every epoch (and when the time
+    budget stops it) and ends with the weights of the best-scoring epoch (early stopping, as Kim 2014).
+    """
+    if (dev is None) != (score is None):
+        raise ValueError("dev and score go together")
     n = len(data)
     bs = min(profile.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
@@ -79,6 +90,7 @@ def train(
     running_loss = torch.zeros((), device=device)
     running_correct = torch.zeros((), device=device, dtype=torch.long)
     seen_since = 0
+    selector = _BestEpoch(model, dev, score) if dev is not None and score is not None else None
     for epoch in range(profile.epochs):
         perm = torch.randperm(n, generator=gen).to(device)
         for start in range(0, n, bs):
@@ -113,8 +125,13 @@ def train(
             if profile.time_budget_s is not None and time.perf_counter() - t0 >= profile.time_budget_s:
                 stopped_by = "time_budget"
                 break
+        if selector is not None:
+            selector.check(round(samples / n, 4))
+            model.train()
         if stopped_by == "time_budget":
             break
+    if selector is not None:
+        selector.restore()
     loss_value = loss.item() if steps else float("nan")
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -128,7 +145,30 @@ def train(
         samples_per_second=samples / seconds if seconds > 0 else float("inf"),
         final_loss=loss_value,
         stopped_by=stopped_by,
+        best_epoch=selector.best_epoch if selector else None,
+        dev_scores=selector.scores if selector else None,
     )
+
+
+class _BestEpoch:
+    """Scores a model on a dev split and keeps a copy of the best weights seen."""
+
+    def __init__(self, model: nn.Module, dev: TensorData, score: ScoreFn) -> None:
+        self.model, self.dev, self.score = model, dev, score
+        self.scores: list[float] = []
+        self.best_epoch: float | None = None
+        self._best_state: dict[str, torch.Tensor] | None = None
+
+    def check(self, epoch: float) -> None:
+        value = self.score(predict(self.model, self.dev.x), self.dev.y)
+        self.scores.append(round(value, 6))
+        if self.best_epoch is None or value > max(self.scores[:-1]):
+            self.best_epoch = epoch
+            self._best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def restore(self) -> None:
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
 
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:

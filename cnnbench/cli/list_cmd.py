@@ -19,13 +19,22 @@ def main(args: argparse.Namespace) -> int:
     for name in names:
         task = reg.get(name)
         print(f"{task.name}  ({task.modality}; primary metric: {task.primary_metric})")
-        print("  models:")
+        width = max(len(n) for n in [*task.models, *task.datasets, *task.options])
+        print("  models (input shape of one sample):")
         for m in task.models.values():
             default = " [default]" if m.name in task.default_models else ""
             shape = "x".join(map(str, m.input_shape))
-            print(f"    {m.name:<14} {shape:<10} {m.description}{default}")
+            print(f"    {m.name:<{width}} {shape:<10} {m.description}{default}")
         print("  data sets:")
         for d in task.datasets.values():
-            print(f"    {d.name:<14} {d.description}{' (needs --data-dir)' if d.needs_dir else ''}")
+            print(f"    {d.name:<{width}} {d.description}{' (needs --data-dir)' if d.needs_dir else ''}")
+        if task.options:
+            print("  options (--option KEY=VALUE):")
+            for o in task.options.values():
+                print(f"    {o.name:<{width}} {o.description} (default: {o.default or 'none'})")
+        for e in task.experiments():
+            if e is task.experiments()[0]:
+                print("  experiments (run by default; pick with --experiment):")
+            print(f"    {e.name:<{width}} {e.description}")
         print(f"  profiles: {', '.join(task.profiles)}")
     return 0

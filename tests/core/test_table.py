@@ -1,0 +1,35 @@
+from cnnbench.table import format_markdown, rows
+
+
+def _record(seed: int, acc: float, fold=None, model: str = "m", timing: bool = False) -> dict:
+    return {
+        "task": "t",
+        "model": model,
+        "experiment": "e",
+        "dataset": {"name": "d", **({"fold": fold} if fold else {})},
+        "device": {"type": "cpu"},
+        "profile": "full",
+        "options": {"embedding": "glove-50", "extra": ""},
+        "seed": seed,
+        "metrics": {"params": 10, "flops_fwd": 2e6, "accuracy": acc, "train_seconds": 2.0 * (seed + 1)},
+        "timing": {"forward": {"b1": {"batch": 1, "median_ms": 0.5, "per_second": 2000.0}}} if timing else None,
+    }
+
+
+def test_seeds_and_folds_of_one_configuration_share_a_row() -> None:
+    recs = [_record(0, 0.70, [0, 2], timing=True), _record(1, 0.80, [0, 2]), _record(0, 0.75, [1, 2])]
+    recs.append(_record(0, 0.5, model="other"))
+    out = rows(recs)
+    assert len(out) == 2
+    first = out[0]
+    assert first["runs"] == "3"
+    assert first["accuracy"] == "75.00 ± 5.00"  # mean and sample std of 70, 80, 75
+    assert first["train_s"] == "2.7"  # mean of 2, 4, 2
+    assert first["fwd_b1_ms"] == "0.50"  # from the one record that was timed
+    assert first["options"] == "embedding=glove-50"  # empty options are not shown
+    assert out[1]["runs"] == "1" and out[1]["accuracy"] == "50.00"
+
+
+def test_markdown_has_one_line_per_group() -> None:
+    md = format_markdown([_record(0, 0.7), _record(1, 0.8)])
+    assert len(md.splitlines()) == 3 and "75.00 ± 7.07" in md

@@ -1,0 +1,35 @@
+import torch
+from torch import nn
+
+from cnnbench.spec import Profile, TensorData
+from cnnbench.train import train
+
+
+def _data(n: int, seed: int) -> TensorData:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=g)
+    return TensorData(x, (x[:, 0] > 0).long(), 2, "synthetic")
+
+
+def test_dev_split_keeps_the_best_epoch() -> None:
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    calls: list[float] = []
+    targets = iter([0.5, 0.9, 0.6, 0.7])  # the second epoch scores best
+
+    def score(logits: torch.Tensor, y: torch.Tensor) -> float:
+        calls.append(1)
+        if len(calls) == 2:
+            score.kept = {k: v.clone() for k, v in model.state_dict().items()}
+        return next(targets)
+
+    result = train(model, _data(64, 0), nn.functional.cross_entropy, Profile(4, 16, 0.1), 0, False,
+                   dev=_data(32, 1), score=score)  # fmt: skip
+    assert result.dev_scores == [0.5, 0.9, 0.6, 0.7] and result.best_epoch == 2.0
+    assert all(torch.equal(v, score.kept[k]) for k, v in model.state_dict().items())
+
+
+def test_without_dev_nothing_is_selected() -> None:
+    model = nn.Linear(4, 2)
+    result = train(model, _data(64, 0), nn.functional.cross_entropy, Profile(2, 16, 0.1), 0, False)
+    assert result.best_epoch is None and result.dev_scores is None

@@ -1,0 +1,100 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnnbench.cli.main import main
+from cnnbench.errors import UsageError
+from cnnbench.registry import get_task
+from cnnbench.spec import DataRequest
+from cnnbench_tasks.text import embedding
+from cnnbench_tasks.text.vocab import PAD, Vocabulary
+
+TASK = get_task("text")
+
+
+def _request(dataset: str, folder: Path, cache: Path, **options: str) -> DataRequest:
+    return DataRequest(dataset, folder, cache, (20,), seed=0, options=TASK.resolve_options(options))
+
+
+def test_mr_from_rt_polarity_with_random_vectors(rt_dir: Path, isolated_cache: Path) -> None:
+    splits = TASK.load(_request("mr", rt_dir, isolated_cache, embedding="random"))
+    n = len(splits.train) + len(splits.dev) + len(splits.test)
+    assert n == 120 and len(splits.test) == 12 and splits.notes["split"] == {"train": 98, "dev": 10, "test": 12}
+    assert splits.train.x.dtype == torch.long and splits.train.x.shape[1] == splits.notes["max_length"]
+    vectors = splits.resources["vectors"]
+    assert vectors.shape == (splits.notes["vocabulary"], 50) and torch.equal(vectors[PAD], torch.zeros(50))
+    assert splits.notes["coverage"]["vocab_types_with_vector"] == 0.0
+    train_words = {w for row in splits.train.x.tolist() for w in row}
+    assert max(train_words) == splits.notes["vocabulary"] - 1  # the vocabulary is the training words
+
+
+def test_mr_from_the_wheel_with_own_word2vec(mr_wheel: Path, isolated_cache: Path) -> None:
+    splits = TASK.load(_request("mr", mr_wheel, isolated_cache, embedding="w2v-own"))
+    assert splits.notes["skipped"] == {"plot synopsis": 2, "duplicate": 1}
+    assert splits.notes["coverage"]["vocab_types_with_vector"] == 1.0  # trained on the training words
+    assert "skip-gram" in splits.notes["embedding_source"]
+
+
+def test_vectors_file_by_path(rt_dir: Path, isolated_cache: Path, tmp_path: Path) -> None:
+    p = tmp_path / "vec.txt"
+    p.write_text("the 1 1 1\nfilm 2 2 2\nwonderful 3 3 3\nnot-in-data 9 9 9\n", encoding="utf-8")
+    splits = TASK.load(_request("mr", rt_dir, isolated_cache, embedding=str(p)))
+    assert splits.notes["embedding_dim"] == 3
+    cov = splits.notes["coverage"]
+    assert 0 < cov["vocab_types_with_vector"] < 1 and 0 < cov["test_tokens_with_vector"] < 1
+
+
+def test_sst2_folder(sst2_dir: Path, isolated_cache: Path) -> None:
+    splits = TASK.load(_request("sst2", sst2_dir, isolated_cache, embedding="random"))
+    assert len(splits.test) == 30 and len(splits.train) + len(splits.dev) == 100
+
+
+def test_unknown_option_and_bad_value() -> None:
+    with pytest.raises(UsageError, match="unknown option of task 'text': 'embeding'; valid: embedding, kmax_k"):
+        TASK.resolve_options({"embeding": "random"})
+    with pytest.raises(UsageError, match="embedding='glove-300'"):
+        TASK.resolve_options({"embedding": "glove-300"})
+    with pytest.raises(UsageError, match="kmax_k='0'"):
+        TASK.resolve_options({"kmax_k": "0"})
+
+
+def test_embedding_matrix_rows() -> None:
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(2)
+    kv.add_vectors(["film", "good"], np.array([[1.0, -1.0], [3.0, 3.0]], dtype=np.float32))
+    vocab = Vocabulary.build([["film", "good", "plot"]])
+    m = embedding.embedding_matrix(vocab, kv, seed=0, dim=2)
+    np.testing.assert_array_equal(m[vocab.index()["good"]], [3.0, 3.0])
+    np.testing.assert_array_equal(m[PAD], [0.0, 0.0])
+    a = np.sqrt(3 * np.var([1.0, -1.0, 3.0, 3.0]))
+    assert np.abs(m[vocab.index()["plot"]]).max() <= a  # random rows with the pretrained variance
+    cov = embedding.coverage(vocab, kv, [["film", "plot", "unseen", "good"]])
+    assert cov == {"vocab_types_with_vector": round(2 / 3, 4), "test_tokens_with_vector": 0.5, "test_tokens_oov": 0.25}
+
+
+def _records(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(out.rglob("*.json"))]
+
+
+def test_cli_smoke_cv_and_seeds(rt_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "runs"
+    args = ["run", "--task", "text", "--quick", "--no-progress", "--dataset", "mr", "--data-dir", str(rt_dir)]
+    args += ["--model", "kim-cnn-static", "--option", "embedding=random", "--out", str(out)]
+    assert main([*args, "--cv", "3", "--seeds", "2", "--no-timing"]) == 0
+    records = _records(out)
+    assert len(records) == 6
+    assert sorted((r["dataset"]["fold"][0], r["seed"]) for r in records) == [(f, s) for f in range(3) for s in (0, 1)]
+    assert all(r["options"]["embedding"] == "random" and r["training"]["best_epoch"] for r in records)
+    table = capsys.readouterr().out
+    assert " 6 " in table and " ± " in table  # one row: 3 folds x 2 seeds, mean ± std
+
+
+def test_cli_experiment_option_conflict(rt_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["run", "--task", "text", "--quick", "--data", f"mr={rt_dir}", "--experiment", "mr-random"]
+    assert main([*args, "--option", "embedding=w2v-own", "--out", str(tmp_path)]) == 2
+    assert "experiment 'mr-random' sets embedding=random" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.json"))
