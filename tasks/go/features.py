@@ -71,7 +71,9 @@ def is_eye(board: Board, p: int, colour: int) -> bool:
         return False
     size = board.size
     r, c = divmod(p, size)
-    diagonals = [(r + dr) * size + c + dc for dr in (-1, 1) for dc in (-1, 1) if 0 <= r + dr < size and 0 <= c + dc < size]
+    diagonals = [
+        (r + dr) * size + c + dc for dr in (-1, 1) for dc in (-1, 1) if 0 <= r + dr < size and 0 <= c + dc < size
+    ]
     bad = sum(board.points[q] == other(colour) for q in diagonals)
     return bad == 0 if len(diagonals) < 4 else bad <= 1
 

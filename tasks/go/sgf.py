@@ -159,4 +159,3 @@ def sgf_files(folder: Path) -> list[Path]:
     if not paths:
         raise UsageError(f"{folder}: no .sgf files found")
     return paths
-

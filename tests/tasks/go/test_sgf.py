@@ -33,7 +33,7 @@ def test_collection_with_handicap_passes_and_skips(tmp_path: Path) -> None:
     assert "games.sgf game 4: move 2: point Q16 is occupied" in report.messages
     handicap = games[1]
     assert {c for c, _ in handicap.setup} == {BLACK} and len(handicap.setup) == 2
-    assert [p for _, p in handicap.moves] == [handicap.moves[0][1], None, handicap.moves[2][1], None, handicap.moves[4][1]]
+    assert [p is None for _, p in handicap.moves] == [False, True, False, True, False]  # B[] and B[tt]
     assert handicap.moves[0][0] == WHITE  # white moves first after a handicap
     boards = [(b.points.count(BLACK), b.points.count(WHITE)) for b, _, _ in replay(handicap)]
     assert boards[0] == (2, 0) and boards[-1] == (2, 2)
