@@ -132,7 +132,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
     seed_everything(cfg.seed)
     num_classes = splits.train.num_classes if splits else spec.num_classes
     input_shape = tuple(splits.train.x.shape[1:]) if splits else spec.input_shape
-    resources = splits.resources if splits else {}
+    resources = {"options": dict(cfg.options), **(splits.resources if splits else {})}
     model = task.build(cfg.model, num_classes, input_shape, resources).to(device)
     metrics: dict[str, Any] = {"params": count_params(model), "params_trainable": count_params(model, True)}
     metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape, resources).to(device)))
@@ -186,6 +186,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "task": cfg.task,
         "model": cfg.model,
         "experiment": cfg.experiment,
+        "primary_metric": task.primary_metric,
         "dataset": {
             "name": cfg.dataset,
             "source": splits.train.source if splits else None,

@@ -15,7 +15,11 @@ COLUMNS = (
     ("options", "the task's options of the run (e.g. the text task's word vectors)"),
     ("device", "device type of the run"),
     ("runs", "records in the row: seeds x cross-validation folds (metrics are their mean ± sample std)"),
-    ("accuracy", "test accuracy in % (primary metric); mean ± std over the row's runs"),
+    (
+        "score",
+        "the task's primary metric on the test split, in % (accuracy; go: top-1 move accuracy); "
+        "mean ± std over the row's runs",
+    ),
     ("by_group", "the primary metric per group of the test set (e.g. per speaker sex), in %, mean over runs"),
     ("params", "trainable and frozen parameters"),
     ("MFLOPs", "forward FLOPs per sample, millions (FlopCounterMode: convolutions and matmuls)"),
@@ -65,7 +69,7 @@ def row(record: dict[str, Any]) -> dict[str, str]:
         "options": " ".join(f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()) if v != "") or "-",
         "device": record["device"]["type"],
         "runs": "1",
-        "accuracy": f"{100 * acc:.2f}" if acc is not None else "-",
+        "score": f"{100 * acc:.2f}" if acc is not None else "-",
         "by_group": " ".join(
             f"{g}={100 * v:.1f}" for k, d in m.items() if "_by_" in k and isinstance(d, dict) for g, v in d.items()
         )
@@ -121,7 +125,7 @@ def rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
             base["runs"] = str(len(group))
             accs = [a for a in map(_primary, group) if a is not None]
             if len(accs) > 1:
-                base["accuracy"] = _mean_std(accs)
+                base["score"] = _mean_std(accs)
             by_group: dict[str, list[float]] = {}
             for r in group:
                 for k, d in r["metrics"].items():

@@ -23,11 +23,11 @@ def test_seeds_and_folds_of_one_configuration_share_a_row() -> None:
     assert len(out) == 2
     first = out[0]
     assert first["runs"] == "3"
-    assert first["accuracy"] == "75.00 ± 5.00"  # mean and sample std of 70, 80, 75
+    assert first["score"] == "75.00 ± 5.00"  # mean and sample std of 70, 80, 75
     assert first["train_s"] == "2.7"  # mean of 2, 4, 2
     assert first["fwd_b1_ms"] == "0.50"  # from the one record that was timed
     assert first["options"] == "embedding=glove-50"  # empty options are not shown
-    assert out[1]["runs"] == "1" and out[1]["accuracy"] == "50.00"
+    assert out[1]["runs"] == "1" and out[1]["score"] == "50.00"
 
 
 def test_markdown_has_one_line_per_group() -> None:

@@ -1,0 +1,130 @@
+"""The Go task: local patterns that recur anywhere, but no subsampling: AlphaGo's policy network."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnbench.spec import DataRequest, DataSpec, Experiment, ModelSpec, Profile, Splits, Task, TaskOption
+from cnnbench_tasks.go import data
+from cnnbench_tasks.go.models import AlphaGoPolicy, DensePolicy, Policy, packed_bytes
+from cnnbench_tasks.go.positions import LAYOUTS, planes_of
+
+# Move-prediction accuracy on held-out expert games, to print beside ours
+ANCHORS = (
+    "Clark & Storkey 2015: ~44%",
+    "Maddison et al. 2015: 55%",
+    "AlphaGo SL (Silver et al. 2016), one k=192 net: 55.4%; 57.0% with the 8-symmetry ensemble and k=256",
+)
+THROUGHPUT_BATCH = 128
+
+
+def _positive_int(value: str) -> str | None:
+    return None if value.isdigit() and int(value) > 0 else "a positive integer is expected"
+
+
+def _choice(*values: str):
+    return lambda v: None if v in values else f"one of {', '.join(values)} is expected"
+
+
+def _net(model: str, planes: int, options: Mapping[str, str]) -> nn.Module:
+    k, layers = int(options.get("filters", 64)), int(options.get("layers", 6))
+    if model == "alphago-policy":
+        return AlphaGoPolicy(planes, k, layers)
+    if model == "alphago-policy-pool":
+        return AlphaGoPolicy(planes, k, layers, pool=True)
+    return DensePolicy(planes)
+
+
+def _spec(name: str, description: str) -> ModelSpec:
+    planes = planes_of("alphago48")
+    return ModelSpec(
+        name,
+        lambda k, s: Policy(_net(name, planes, {}), planes),
+        description,
+        (packed_bytes(planes),),
+        num_classes=361,
+        throughput_batch=THROUGHPUT_BATCH,
+        default_dataset="sgf",
+    )
+
+
+class GoTask(Task):
+    name = "go"
+    modality = "board"
+    primary_metric = "top1"
+    datasets = {
+        "sgf": DataSpec("sgf", "a folder of SGF game records (19x19; e.g. ../shared/data/go/tom-9d)", needs_dir=True),
+    }
+    models = {
+        "alphago-policy": _spec("alphago-policy", "Silver et al. 2016: 5x5 then 3x3 filters, zero padding, no pooling"),
+        "alphago-policy-pool": _spec("alphago-policy-pool", "the same with 2x2 max pooling after the first layer"),
+        "dnn": _spec("dnn", "fully connected, 2 x 1024, on the same planes"),
+    }
+    default_models = ("alphago-policy", "alphago-policy-pool", "dnn")
+    options = {
+        "features": TaskOption("features", "feature planes: alphago48 or raw (board + history)", "alphago48",
+                               _choice(*LAYOUTS)),
+        "filters": TaskOption("filters", "k, filters per layer (AlphaGo: 192; smaller on CPU)", "64", _positive_int),
+        "layers": TaskOption("layers", "convolution layers in all (AlphaGo: 13; fewer on CPU)", "6", _positive_int),
+        "ensemble": TaskOption("ensemble", "1: evaluate averaging over the 8 symmetries", "0", _choice("0", "1")),
+        "strict": TaskOption("strict", "1: a corrupt game or illegal move is fatal instead of skipped", "0",
+                             _choice("0", "1")),
+    }  # fmt: skip
+    profiles = {
+        "quick": Profile(epochs=1, batch_size=64, lr=1e-3, time_budget_s=5, timing_min_runs=3,
+                         timing_min_time_s=0.05, timing_max_time_s=1.0, timing_warmup=1),
+        # default: 160 games (about 34,000 positions), 25 s of training per model: < 3 minutes cold
+        "default": Profile(epochs=5, batch_size=64, lr=1e-3, time_budget_s=25, timing_min_runs=5,
+                           timing_min_time_s=0.2, timing_max_time_s=2.0),
+        # full: every game; AlphaGo trained 340M steps of batch 16 with SGD, far beyond a CPU
+        "full": Profile(epochs=1, batch_size=128, lr=1e-3, time_budget_s=3600),
+    }  # fmt: skip
+
+    def load(self, request: DataRequest) -> Splits:
+        return data.load(request)
+
+    def build(
+        self,
+        model: str,
+        num_classes: int | None = None,
+        input_shape: tuple[int, ...] | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> nn.Module:
+        self.model_spec(model)
+        options = (resources or {}).get("options", {})
+        planes = int((resources or {}).get("planes", planes_of(options.get("features", "alphago48"))))
+        return Policy(_net(model, planes, options), planes, ensemble=options.get("ensemble") == "1")
+
+    def example_input(
+        self,
+        model: str,
+        batch: int,
+        input_shape: tuple[int, ...] | None = None,
+        resources: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """Random packed planes with every point legal."""
+        planes = int((resources or {}).get("planes", planes_of("alphago48")))
+        x = torch.randint(0, 256, (batch, packed_bytes(planes)), dtype=torch.uint8)
+        return x
+
+    def evaluate(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        top5 = logits.topk(5, dim=1).indices
+        return {
+            "top1": (top5[:, 0] == target).float().mean().item(),
+            "top5": (top5 == target[:, None]).any(1).float().mean().item(),
+        }
+
+    def experiments(self) -> list[Experiment]:
+        return []
+
+    def summarize(self, records: list[dict[str, Any]]) -> list[str]:
+        got = [r for r in records if "top1" in r["metrics"]]
+        if not got:
+            return []
+        parts = [f"{r['model']} {100 * r['metrics']['top1']:.1f}% top-1 / {100 * r['metrics']['top5']:.1f}% top-5"
+                 for r in sorted(got, key=lambda r: -r["metrics"]["top1"])]  # fmt: skip
+        return ["Move prediction on held-out games: " + "; ".join(parts) + ". Anchors: " + "; ".join(ANCHORS) + "."]
