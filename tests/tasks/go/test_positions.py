@@ -11,7 +11,6 @@ import torch
 from cnnbench.cli.main import main
 from cnnbench_tasks.go.board import BLACK, WHITE, Board
 from cnnbench_tasks.go.data import split_games
-from cnnbench_tasks.go.features import ALPHAGO48, extract
 from cnnbench_tasks.go.models import AlphaGoPolicy, Policy, packed_bytes, unpack
 from cnnbench_tasks.go.positions import game_positions, load_positions
 from cnnbench_tasks.go.sgf import Game
