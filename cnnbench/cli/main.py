@@ -8,10 +8,17 @@ import sys
 from collections.abc import Sequence
 
 from cnnbench import __version__
-from cnnbench.cli import list_cmd, machine_cmd, run_cmd, summary_cmd, table_cmd
+from cnnbench.cli import compare_cmd, list_cmd, machine_cmd, run_cmd, summary_cmd, table_cmd
 from cnnbench.errors import UsageError
 
-VERBS = {"list": list_cmd, "summary": summary_cmd, "run": run_cmd, "table": table_cmd, "machine": machine_cmd}
+VERBS = {
+    "list": list_cmd,
+    "summary": summary_cmd,
+    "run": run_cmd,
+    "table": table_cmd,
+    "compare": compare_cmd,
+    "machine": machine_cmd,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
