@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: run test lint bench table clean-venv
+.PHONY: run test lint bench bench-compare table publish clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,20 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PYTEST) benchmarks --benchmark-only --benchmark-autosave --benchmark-columns=min,median,iqr,rounds
 
+## bench-compare: run again and fail on a median regression beyond BENCH_THRESHOLD against the last saved run
+## (the threshold is set above the spread of repeated runs measured on these shared machines: see README)
+BENCH_THRESHOLD ?= 25%
+bench-compare: $(STAMP)
+	$(PYTEST) benchmarks --benchmark-only --benchmark-compare --benchmark-compare-fail=median:$(BENCH_THRESHOLD) \
+		--benchmark-columns=min,median,iqr,rounds
+
 ## table: regenerate results/README.md from the records in results/runs
 table: $(STAMP)
 	$(BIN)/cnnbench table
+
+## publish: results/README.md, results/csv/<task>_<device>.csv and results/report/ from results/runs
+publish: $(STAMP)
+	$(BIN)/cnnbench publish
 
 clean-venv:
 	rm -rf $(VENV)

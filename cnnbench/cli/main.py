@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from cnnbench import __version__
-from cnnbench.cli import compare_cmd, list_cmd, machine_cmd, run_cmd, summary_cmd, table_cmd
+from cnnbench.cli import compare_cmd, list_cmd, machine_cmd, publish_cmd, run_cmd, summary_cmd, table_cmd
 from cnnbench.errors import UsageError
 
 VERBS = {
@@ -16,6 +16,7 @@ VERBS = {
     "summary": summary_cmd,
     "run": run_cmd,
     "table": table_cmd,
+    "publish": publish_cmd,
     "compare": compare_cmd,
     "machine": machine_cmd,
 }

@@ -1,0 +1,30 @@
+"""`cnnbench publish`: results/README.md, one CSV per task and device, and the HTML report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cnnbench import report_html
+from cnnbench.publish import collect, render_markdown, write_csvs
+from cnnbench.records import atomic_write_text
+
+HELP = "write results/README.md, results/csv/<task>_<device>.csv and results/report/index.html from the records"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs", type=Path, default=Path("results/runs"), help="record folder (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: %(default)s)")
+
+
+def main(args: argparse.Namespace) -> int:
+    sections = collect(args.runs)  # reads and checks every record before anything is written
+    n = sum(len(s.records) for s in sections)
+    page = report_html.render(sections, args.out / "report")
+    csvs = write_csvs(sections, args.out / "csv")
+    readme = args.out / "README.md"
+    atomic_write_text(readme, render_markdown(sections, args.runs, page.relative_to(args.out).as_posix()))
+    print(f"used {n} records from {args.runs}")
+    for p in [readme, *csvs, page]:
+        print(f"wrote {p}")
+    return 0

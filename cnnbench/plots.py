@@ -1,0 +1,131 @@
+"""Plots of run records for the HTML report (matplotlib, SVG files)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cnnbench.table import group_key
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    """Write the figure through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".svg")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="svg", bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def _primary(r: dict[str, Any]) -> float | None:
+    m = r["metrics"]
+    return m.get(r.get("primary_metric", "accuracy"), m.get("accuracy"))
+
+
+def _label(r: dict[str, Any]) -> str:
+    exp = r.get("experiment")
+    return f"{r['model']}" + (f" ({exp})" if exp else "")
+
+
+def _trained(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per configuration (the first), trained ones only."""
+    seen, out = set(), []
+    for r in records:
+        key = group_key(r)
+        if _primary(r) is not None and key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def score_vs(records: list[dict[str, Any]], x_metric: str, xlabel: str, title: str, path: Path) -> Path | None:
+    """The primary metric against params or training time, one point per configuration."""
+    pts = [
+        (r["metrics"][x_metric], 100 * _primary(r), _label(r)) for r in _trained(records) if x_metric in r["metrics"]
+    ]
+    if not pts:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for x, y, label in pts:
+        ax.scatter(x, y, s=25)
+        ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("primary metric (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
+    """Forward samples/s at each timed batch size, one line per model and device."""
+    lines: dict[str, list[tuple[int, float]]] = {}
+    for r in records:
+        fwd = (r.get("timing") or {}).get("forward") or {}
+        if fwd:
+            label = f"{r['model']} [{r['device']['type']}]"
+            lines.setdefault(label, [(s["batch"], s["per_second"]) for s in fwd.values()])
+    if not lines:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, pts in sorted(lines.items()):
+        pts.sort()
+        ax.plot([b for b, _ in pts], [v for _, v in pts], marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("forward samples/s")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def cpu_vs_gpu(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
+    """Forward throughput at the throughput batch per model, CPU beside GPU; None without both."""
+    best: dict[tuple[str, str], float] = {}
+    for r in records:
+        fwd = (r.get("timing") or {}).get("forward") or {}
+        if fwd:
+            big = max(fwd.values(), key=lambda s: s["batch"])
+            best[(r["model"], r["device"]["type"])] = big["per_second"]
+    models = sorted({m for m, d in best if (m, "cpu") in best and (m, "cuda") in best})
+    if not models:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = range(len(models))
+    ax.bar([x - 0.2 for x in xs], [best[(m, "cpu")] for m in models], 0.4, label="cpu")
+    ax.bar([x + 0.2 for x in xs], [best[(m, "cuda")] for m in models], 0.4, label="cuda")
+    ax.set_xticks(list(xs), models, rotation=30, ha="right", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_ylabel("forward samples/s")
+    ax.set_title(title)
+    ax.legend()
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)

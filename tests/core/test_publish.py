@@ -1,0 +1,56 @@
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from cnnbench.cli.main import main
+from cnnbench.publish import CSV_COLUMNS
+from cnnbench.records import SCHEMA_VERSION, write_record
+
+
+def _record(model: str, seed: int, acc: float) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION, "task": "text", "model": model, "experiment": "mr-glove-50",
+        "primary_metric": "accuracy", "dataset": {"name": "mr"}, "device": {"type": "cpu"},
+        "options": {"embedding": "glove-50"}, "seed": seed, "profile": "full", "machine": {},
+        "machine_slug": "m", "versions": {"torch": "2.14.1"}, "commit": {"sha": "abcdef1234567"},
+        "started_utc": f"2026-01-01T00:00:0{seed}Z",
+        "metrics": {"params": 100, "flops_fwd": 2000, "accuracy": acc, "train_seconds": 1.0},
+        "timing": None,
+    }  # fmt: skip
+
+
+def test_publish_writes_readme_csv_and_report(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for seed, acc in enumerate([0.7, 0.8, 0.9]):
+        write_record(_record("boe", seed, acc), runs / "m" / f"boe{seed}.json")
+    write_record(_record("dcnn", 0, 0.75), runs / "m" / "dcnn.json")
+    assert main(["publish", "--runs", str(runs), "--out", str(tmp_path / "results")]) == 0
+    readme = (tmp_path / "results" / "README.md").read_text()
+    assert "80.00 ± 10.00" in readme and "### text" in readme and "m/boe2.json" in readme
+    assert "report/index.html" in readme
+    with open(tmp_path / "results" / "csv" / "text_cpu.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    boe = next(r for r in rows if r["model"] == "boe")
+    assert boe["runs"] == "3" and float(boe["score_mean"]) == pytest.approx(0.8)
+    assert float(boe["score_std"]) == pytest.approx(0.1) and boe["commits"] == "abcdef1234"
+    assert (tmp_path / "results" / "report" / "index.html").exists()
+
+
+def test_bad_records_stop_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    runs = tmp_path / "runs"
+    write_record(_record("boe", 0, 0.7), runs / "ok.json")
+    (runs / "broken.json").write_text("{not json")
+    out = tmp_path / "results"
+    assert main(["publish", "--runs", str(runs), "--out", str(out)]) == 2
+    assert "broken.json: not a readable JSON run record" in capsys.readouterr().err
+    assert not out.exists()
+    (runs / "broken.json").write_text(json.dumps({"schema_version": 7}))
+    assert main(["publish", "--runs", str(runs), "--out", str(out)]) == 2
+    assert "unsupported schema_version 7" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["publish", "--runs", str(empty), "--out", str(out)]) == 2
+    assert "no run records" in capsys.readouterr().err
