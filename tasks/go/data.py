@@ -9,6 +9,7 @@ import torch
 
 from cnnbench.errors import UsageError
 from cnnbench.spec import DataRequest, Splits, TensorData
+from cnnbench_tasks.go import gnugo
 from cnnbench_tasks.go import positions as pos
 from cnnbench_tasks.go.sgf import read_games, sgf_files
 
@@ -28,18 +29,25 @@ def split_games(n: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def load(request: DataRequest) -> Splits:
-    if request.dataset != "sgf":
+    workers = max(1, min(os.cpu_count() or 1, 16))
+    if request.dataset == "sgf":
+        assert request.data_dir is not None
+        paths, where = sgf_files(request.data_dir), str(request.data_dir)
+    elif request.dataset == "gnugo-selfplay":
+        count = int(request.options.get("selfplay_games", "40"))
+        folder = gnugo.generate(request.cache_dir / "go" / f"gnugo-selfplay-level{gnugo.LEVEL}", count, workers,
+                                request.progress)  # fmt: skip
+        paths, where = [folder / f"game-{s:05d}.sgf" for s in range(count)], f"{folder} (GNU Go self-play)"
+    else:
         raise UsageError(f"unknown data set {request.dataset!r}")
-    assert request.data_dir is not None
     strict = request.options.get("strict", "0") == "1"
-    games, report = read_games(sgf_files(request.data_dir), strict=strict, validate=False)
+    games, report = read_games(paths, strict=strict, validate=False)
     if not games:
-        raise UsageError(f"{request.data_dir}: no 19x19 game with moves found")
+        raise UsageError(f"{where}: no 19x19 game with moves found")
     limit = GAMES_PER_PROFILE.get(request.profile)
     order = np.random.default_rng(request.seed).permutation(len(games))
     chosen = [games[i] for i in sorted(order[:limit])] if limit else games
     layout = request.options.get("features", "alphago48")
-    workers = max(1, min(os.cpu_count() or 1, 16))
     found = pos.load_positions(chosen, layout, request.cache_dir / "go", workers, request.progress)
     if strict and found.skipped:
         raise UsageError(found.skipped[0])
@@ -51,7 +59,7 @@ def load(request: DataRequest) -> Splits:
         idx = np.flatnonzero(mask)
         x = torch.from_numpy(np.ascontiguousarray(found.x[idx]))
         y = torch.from_numpy(found.y[idx].astype(np.int64))
-        return TensorData(x, y, 361, f"{request.data_dir} [{name}: {len(parts[name])} games]")
+        return TensorData(x, y, 361, f"{where} [{name}: {len(parts[name])} games]")
 
     notes = {
         "files": report.files,

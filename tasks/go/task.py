@@ -58,6 +58,7 @@ class GoTask(Task):
     primary_metric = "top1"
     datasets = {
         "sgf": DataSpec("sgf", "a folder of SGF game records (19x19; e.g. ../shared/data/go/tom-9d)", needs_dir=True),
+        "gnugo-selfplay": DataSpec("gnugo-selfplay", "GNU Go level 1 self-play games, generated offline and cached"),
     }
     models = {
         "alphago-policy": _spec("alphago-policy", "Silver et al. 2016: 5x5 then 3x3 filters, zero padding, no pooling"),
@@ -71,6 +72,8 @@ class GoTask(Task):
         "filters": TaskOption("filters", "k, filters per layer (AlphaGo: 192; smaller on CPU)", "64", _positive_int),
         "layers": TaskOption("layers", "convolution layers in all (AlphaGo: 13; fewer on CPU)", "6", _positive_int),
         "ensemble": TaskOption("ensemble", "1: evaluate averaging over the 8 symmetries", "0", _choice("0", "1")),
+        "selfplay_games": TaskOption("selfplay_games", "games of gnugo-selfplay to generate and use", "40",
+                                     _positive_int),
         "strict": TaskOption("strict", "1: a corrupt game or illegal move is fatal instead of skipped", "0",
                              _choice("0", "1")),
     }  # fmt: skip
