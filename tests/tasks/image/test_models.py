@@ -37,3 +37,12 @@ def test_every_model_runs_on_its_example_input(name: str) -> None:
     with torch.inference_mode():
         out = model(TASK.example_input(name, 1))
     assert out.shape == (1, spec.num_classes)
+
+
+def test_summary_compares_the_cnn_with_the_dnn() -> None:
+    recs = [
+        {"model": m, "dataset": {"name": "mnist"}, "metrics": {"accuracy": a, "params": p}}
+        for m, a, p in (("lecture-cnn", 0.99, 137_660), ("dnn", 0.98, 648_010))
+    ]
+    (line,) = TASK.summarize(recs)
+    assert "lecture-cnn 99.00% with 137,660" in line and "4.7x the parameters, +1.00 points" in line
