@@ -19,11 +19,12 @@ class IllegalMove(ValueError):
     """A move the rules forbid: occupied point, suicide or a ko recapture."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Group:
     color: int
     stones: set[int]
     liberties: set[int]
+    owner: object = None  # the board token that may change it in place (copies share the rest)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Board:
         self.ko: int | None = None  # the point the player to move may not play (simple ko)
         self.neighbours = [self._neighbours(p) for p in range(size * size)]
         self.live: dict[int, Group] = {}  # id(group) -> group, every group on the board
+        self.token = object()  # groups whose owner is this token are this board's alone
 
     def _neighbours(self, p: int) -> tuple[int, ...]:
         r, c = divmod(p, self.size)
@@ -111,7 +113,7 @@ class Board:
     def _add(self, p: int, color: int) -> Group:
         """Put a stone on an empty point, merge its groups, take the liberty from the opponent's."""
         self.points[p] = color
-        group = Group(color, {p}, {q for q in self.neighbours[p] if self.points[q] == EMPTY})
+        group = Group(color, {p}, {q for q in self.neighbours[p] if self.points[q] == EMPTY}, self.token)
         for q in self.neighbours[p]:
             g = self.group_of[q]
             if g is None or id(g) not in self.live:
@@ -120,13 +122,24 @@ class Board:
                 group.stones |= g.stones
                 group.liberties |= g.liberties
                 del self.live[id(g)]
-            else:
-                g.liberties.discard(p)
+            elif p in g.liberties:
+                self._mine(g).liberties.discard(p)
         group.liberties.discard(p)
         self.live[id(group)] = group
         for s in group.stones:
             self.group_of[s] = group
         return group
+
+    def _mine(self, g: Group) -> Group:
+        """g itself when this board owns it, else a private copy put in its place (copy on write)."""
+        if g.owner is self.token:
+            return g
+        mine = Group(g.color, set(g.stones), set(g.liberties), self.token)
+        del self.live[id(g)]
+        self.live[id(mine)] = mine
+        for s in mine.stones:
+            self.group_of[s] = mine
+        return mine
 
     def _remove(self, s: int) -> None:
         self.live.pop(id(self.group_of[s]), None)
@@ -134,8 +147,8 @@ class Board:
         self.group_of[s] = None
         for q in self.neighbours[s]:
             g = self.group_of[q]
-            if g is not None:
-                g.liberties.add(s)
+            if g is not None and s not in g.liberties:
+                self._mine(g).liberties.add(s)
 
     def place(self, p: int, color: int) -> None:
         """A setup stone (AB/AW): added without captures, as SGF setup is."""
@@ -145,16 +158,17 @@ class Board:
         self.ko = None
 
     def copy(self) -> Board:
-        """An independent board with the same stones, groups and ko (for reading ladders)."""
+        """An independent board with the same stones, groups and ko (for reading ladders).
+
+        Groups are shared until one side changes them (copy on write), so a copy costs three list
+        copies, not a copy of every group.
+        """
         new = Board.__new__(Board)
         new.size, new.points, new.ko, new.neighbours = self.size, list(self.points), self.ko, self.neighbours
-        new.group_of = [None] * len(self.points)
-        new.live = {}
-        for g in self.live.values():
-            ng = Group(g.color, set(g.stones), set(g.liberties))
-            new.live[id(ng)] = ng
-            for p in ng.stones:
-                new.group_of[p] = ng
+        new.group_of = list(self.group_of)
+        new.live = dict(self.live)
+        new.token = object()
+        self.token = object()  # from now on both boards copy a shared group before changing it
         return new
 
     def pass_move(self) -> None:
