@@ -176,8 +176,7 @@ def extract(board: Board, colour: int, age: np.ndarray, move_number: int, layout
     if "liberties" not in at:
         return planes.reshape(-1, board.size, board.size)
     for g in board.groups():
-        idx = list(g.stones)
-        planes[at["liberties"] + _one_hot(len(g.liberties), 1, 8), idx] = 1
+        planes[at["liberties"] + _one_hot(len(g.liberties), 1, 8), list(g.stones)] = 1
     empty = pts == EMPTY
     # an empty point with only empty neighbours: legal, captures nothing, liberties = its neighbours,
     # no eye, no ladder: set in bulk (most of the board for most of a game)
@@ -186,6 +185,13 @@ def extract(board: Board, colour: int, age: np.ndarray, move_number: int, layout
     planes[at["capture size"], quiet_idx] = 1
     planes[at["liberties after move"] + _degree(board.size)[quiet_idx] - 1, quiet_idx] = 1
     planes[at["sensibleness"], quiet_idx] = 1
+    # ladders start only next to an opponent group with two liberties or an own group in atari
+    ladder_starts, escape_starts = set(), set()
+    for g in board.groups():
+        if g.color != colour and len(g.liberties) == 2:
+            ladder_starts |= g.liberties
+        elif g.color == colour and len(g.liberties) == 1:
+            escape_starts |= g.liberties
     for p in np.flatnonzero(empty & ~quiet).tolist():
         eff = board.effect(p, colour)
         if eff is None:
@@ -197,8 +203,8 @@ def extract(board: Board, colour: int, age: np.ndarray, move_number: int, layout
         planes[at["liberties after move"] + _one_hot(libs, 1, 8), p] = 1
         if not is_eye(board, p, colour):
             planes[at["sensibleness"], p] = 1
-        if ladder_capture(board, p, colour):
+        if p in ladder_starts and ladder_capture(board, p, colour):
             planes[at["ladder capture"], p] = 1
-        if ladder_escape(board, p, colour):
+        if p in escape_starts and ladder_escape(board, p, colour):
             planes[at["ladder escape"], p] = 1
     return planes.reshape(-1, board.size, board.size)
