@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from cnnbench import checkpoint
 from cnnbench.ceiling import ceiling
 from cnnbench.counting import count_flops, count_params
 from cnnbench.data.cache import cache_root
@@ -50,6 +51,7 @@ class RunConfig:
     command: str | None = None  # the command line that asked for the run, for the record
     options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
     fold: tuple[int, int] | None = None  # (index, count) of a cross-validation run
+    save_to: Path | None = None  # write a checkpoint of the trained model here
 
 
 def check_profile(profile: Profile) -> None:
@@ -156,10 +158,15 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         metrics["eval_seconds"] = time.perf_counter() - t0
         metrics["train_seconds"] = result.train_seconds
         metrics["train_samples_per_second"] = result.samples_per_second
+        if cfg.save_to is not None:
+            extra = {k: v for k, v in splits.resources.items() if k != "options"}
+            checkpoint.save(cfg.save_to, model, cfg.task, cfg.model, cfg.dataset, num_classes, input_shape,
+                            cfg.options, extra)  # fmt: skip
         training = dataclasses.asdict(result) | {
             "train_samples": len(splits.train),
             "test_samples": len(splits.test),
             **({"dev_samples": len(splits.dev)} if splits.dev is not None else {}),
+            **({"checkpoint": str(cfg.save_to)} if cfg.save_to is not None else {}),
         }
     timing = None
     if cfg.timing:

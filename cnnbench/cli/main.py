@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from cnnbench import __version__
-from cnnbench.cli import compare_cmd, list_cmd, machine_cmd, publish_cmd, run_cmd, summary_cmd, table_cmd
+from cnnbench.cli import compare_cmd, explain_cmd, list_cmd, machine_cmd, publish_cmd, run_cmd, summary_cmd, table_cmd
 from cnnbench.errors import UsageError
 
 VERBS = {
@@ -17,6 +17,7 @@ VERBS = {
     "run": run_cmd,
     "table": table_cmd,
     "publish": publish_cmd,
+    "explain": explain_cmd,
     "compare": compare_cmd,
     "machine": machine_cmd,
 }

@@ -44,6 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timing-only", action="store_true", help="skip training; only count and time")
     p.add_argument("--no-timing", action="store_true", help="skip the kernel timings")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--save", type=Path, metavar="PATH", help="save the trained model (one run only) as a checkpoint")
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="record folder (default: %(default)s)")
 
 
@@ -203,6 +204,11 @@ def main(args: argparse.Namespace) -> int:
         task.data_spec(args.dataset)
     dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
+    if args.save is not None:
+        if len(plans) != 1 or plans[0].dataset is None:
+            raise UsageError(f"--save needs exactly one trained run; this command plans {len(plans)} "
+                             "(name one --model and a --dataset or --experiment)")  # fmt: skip
+        plans = [dataclasses.replace(plans[0], save_to=args.save)]
     device = resolve_device(args.device)
     data = DataCache(task, dirs, args.seed, device, progress=not args.no_progress, profile=args.profile_name)
 

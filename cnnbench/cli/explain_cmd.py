@@ -1,0 +1,144 @@
+"""`cnnbench explain`: what a trained CNN learned, as titled PNG grids (filters, maximisation, saliency,
+occlusion)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnbench import checkpoint
+from cnnbench.data.cache import cache_root
+from cnnbench.errors import UsageError
+from cnnbench.explain.attribution import occlusion, saliency
+from cnnbench.explain.grid import save_grid
+from cnnbench.explain.layers import OUTPUT, activation, find_layer
+from cnnbench.explain.maximize import Settings, maximize
+from cnnbench.registry import get_task
+from cnnbench.spec import DataRequest, TensorData
+
+HELP = "pictures of what a trained model learned: filters, maximize, saliency, occlusion"
+METHODS = ("filters", "maximize", "saliency", "occlusion")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("method", choices=METHODS)
+    p.add_argument("--checkpoint", type=Path, required=True, help="from `cnnbench run ... --save PATH`")
+    p.add_argument("--layer", default="conv1", help="layer name (see `cnnbench summary`) or 'output'")
+    p.add_argument("--units", default="0-11", help="units (feature maps, neurons): 0-11, 0,3,5 or all")
+    p.add_argument("--output-class", help="maximise class scores instead of a layer: a list like --units, or all")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty on the pixels")
+    p.add_argument("--tv", type=float, default=0.0, help="total-variation penalty")
+    p.add_argument("--nonneg", action="store_true", help="no pixel below the background (no negative ink)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--index", default="0-8", help="test samples: 0-8, 0,5 (saliency, occlusion)")
+    p.add_argument("--patch", type=int, default=6, help="occlusion patch side")
+    p.add_argument("--stride", type=int, default=2, help="occlusion stride")
+    p.add_argument("--data-dir", type=Path, help="folder of the checkpoint's data set, when it needs one")
+    p.add_argument("--out", type=Path, default=Path("explain"), help="output folder (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def parse_list(text: str, size: int) -> list[int]:
+    """'all', '3', '0-11' or '0,4,7' -> indices below size."""
+    try:
+        if text == "all":
+            out = list(range(size))
+        elif "-" in text and "," not in text:
+            a, b = (int(t) for t in text.split("-"))
+            out = list(range(a, b + 1))
+        else:
+            out = [int(t) for t in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{text!r} is not a list like 0-11, 0,3,5 or all") from None
+    bad = [i for i in out if not 0 <= i < size]
+    if bad or not out:
+        raise UsageError(f"{text!r}: indices must lie in 0..{size - 1}")
+    return out
+
+
+def _picture(x: torch.Tensor) -> np.ndarray:
+    """(C, H, W) or (H, W) -> something imshow draws: grey 2-D, or RGB scaled to [0, 1]."""
+    a = x.detach().cpu().float().numpy()
+    if a.ndim == 3 and a.shape[0] == 3:
+        a = a.transpose(1, 2, 0)
+        return (a - a.min()) / (a.max() - a.min() + 1e-12)
+    return a.reshape(a.shape[-2], a.shape[-1]) if a.ndim >= 2 else a[None, :]
+
+
+def _test_data(ck: checkpoint.Checkpoint, data_dir: Path | None) -> TensorData:
+    task = get_task(ck.task)
+    if ck.dataset is None:
+        raise UsageError("the checkpoint records no data set to take test samples from")
+    splits = task.load(DataRequest(ck.dataset, data_dir, cache_root(), ck.input_shape, options=ck.options,
+                                   progress=False))  # fmt: skip
+    return task.normalizer(splits.train)(splits.test)
+
+
+def _filters(model: nn.Module, layer: str, out: Path, stem: str) -> list[Path]:
+    conv = find_layer(model, layer)
+    if conv is None or not hasattr(conv, "weight") or conv.weight.dim() < 3:
+        raise UsageError(f"layer {layer!r} has no convolution filters to draw")
+    w = conv.weight.detach()
+    pics = [_picture(f if f.shape[0] == 3 else f.mean(0)) for f in w]
+    titles = [f"{layer} filter {i}" for i in range(len(w))]
+    return [save_grid(pics, titles, out / f"{stem}_{layer}_filters.png", cmap="bwr")]
+
+
+def main(args: argparse.Namespace) -> int:
+    ck = checkpoint.load(args.checkpoint)
+    model = ck.build()
+    stem = f"{ck.task}-{ck.model}"
+    progress = not args.no_progress
+    written: list[Path] = []
+    if args.method == "filters":
+        written = _filters(model, args.layer, args.out, stem)
+    elif args.method == "maximize":
+        layer = OUTPUT if args.output_class else args.layer
+        with torch.no_grad():
+            probe = activation(model, layer, torch.zeros(1, *ck.input_shape))
+        units = parse_list(args.output_class or args.units, probe.shape[1])
+        settings = Settings(args.steps, args.lr, args.l1, args.tv, args.nonneg, seed=args.seed)
+        pics, titles = [], []
+        for u in units:
+            r = maximize(model, layer, u, ck.input_shape, settings, progress)
+            with torch.no_grad():
+                p = model(r.image[None]).softmax(1)[0]
+            pics.append(_picture(r.image))
+            what = f"class {u}, p={p[u]:.2f}" if layer == OUTPUT else f"{layer}[{u}], top class {int(p.argmax())}"
+            titles.append(f"{what}\na {r.start:.2g} -> {r.end:.3g}")
+        tag = "classes" if layer == OUTPUT else layer
+        extra = "_l1" if args.l1 else ""
+        extra += "_nonneg" if args.nonneg else ""
+        written = [save_grid(pics, titles, args.out / f"{stem}_maximize_{tag}{extra}.png")]
+    else:
+        data = _test_data(ck, args.data_dir)
+        idx = parse_list(args.index, len(data))
+        x, y = data.x[idx], data.y[idx]
+        with torch.no_grad():
+            probs = model(x).softmax(1)
+        if args.method == "saliency":
+            sal = saliency(model, x, y)
+            pics, titles = [], []
+            for i, k in enumerate(idx):
+                pics += [_picture(x[i]), _picture(sal[i].amax(0) if sal[i].dim() == 3 else sal[i])]
+                titles += [f"#{k} true {int(y[i])}, pred {int(probs[i].argmax())}", f"#{k} |dy_{int(y[i])}/dx|"]
+            written = [save_grid(pics, titles, args.out / f"{stem}_saliency.png", cmap="viridis")]
+        else:
+            pics, titles = [], []
+            for i, k in enumerate(idx):
+                heat = occlusion(model, x[i], int(y[i]), args.patch, args.stride, fill=float(x[i].min()))
+                pics += [_picture(x[i]), heat.numpy()]
+                titles += [
+                    f"#{k} true {int(y[i])}, p={probs[i, y[i]]:.2f}",
+                    f"#{k} p(true) with a {args.patch}px patch",
+                ]
+            written = [save_grid(pics, titles, args.out / f"{stem}_occlusion.png", cmap="viridis")]
+    for p in written:
+        print(f"wrote {p}")
+    return 0

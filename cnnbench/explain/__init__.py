@@ -1,0 +1,1 @@
+"""Looking inside a trained CNN: filters, activation maximisation, saliency, occlusion."""

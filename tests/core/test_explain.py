@@ -1,0 +1,105 @@
+"""Explain methods on tiny models, and the CLI on a checkpoint trained on the MNIST fixture."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from cnnbench import checkpoint
+from cnnbench.cli.main import main
+from cnnbench.errors import UsageError
+from cnnbench.explain.attribution import gram, occlusion, saliency
+from cnnbench.explain.layers import activation, find_layer, layer_names
+from cnnbench.explain.maximize import Settings, maximize
+
+
+class LeftHalf(nn.Module):
+    """Scores depend only on the left half of a 1x4x4 image."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 3, 2)
+        self.fc1 = nn.Linear(3 * 3 * 1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv1(x[..., :, :2]))  # columns 0-1 only: 3x1 positions
+        return self.fc1(h.flatten(1))
+
+
+def test_layer_names_and_unknown_layer() -> None:
+    m = LeftHalf()
+    assert layer_names(m) == ["conv1", "fc1", "output"]
+    with pytest.raises(UsageError, match="unknown layer 'conv9'; valid: conv1, fc1, output"):
+        find_layer(m, "conv9")
+    assert activation(m, "conv1", torch.zeros(1, 1, 4, 4)).shape == (1, 3, 3, 1)
+
+
+def test_maximisation_raises_the_activation() -> None:
+    torch.manual_seed(0)
+    m = LeftHalf()
+    r = maximize(m, "conv1", 0, (1, 4, 4), Settings(steps=50, lr=0.1, low=-1, high=1))
+    assert r.end > r.start + 0.5
+    again = maximize(m, "conv1", 0, (1, 4, 4), Settings(steps=50, lr=0.1, low=-1, high=1))
+    assert torch.equal(r.image, again.image)  # deterministic for a seed
+
+
+def test_saliency_is_zero_where_the_input_cannot_matter() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(3, 1, 4, 4)
+    s = saliency(LeftHalf(), x, torch.tensor([0, 1, 0]))
+    assert s.shape == x.shape
+    assert (s[..., 2:] == 0).all() and (s[..., :2] > 0).any()
+
+
+def test_occluding_background_changes_nothing() -> None:
+    torch.manual_seed(1)
+    x = torch.zeros(1, 4, 4)
+    x[:, :, :2] = torch.rand(1, 4, 2) + 0.5  # the right half is background (0)
+    net = LeftHalf()
+    heat = occlusion(net, x, target=1, patch=2, stride=2, fill=0.0)
+    with torch.no_grad():
+        base = net(x[None]).softmax(1)[0, 1]
+    assert heat.shape == (2, 2)
+    torch.testing.assert_close(heat[:, 1], base.expand(2))  # patches on the background: unchanged
+    assert not torch.allclose(heat[:, 0], base.expand(2))  # patches on the digit: changed
+
+
+def test_gram_of_a_known_feature_map() -> None:
+    f = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 2.0], [0.0, 0.0]]])  # 2 channels, 2x2
+    torch.testing.assert_close(gram(f), torch.tensor([[0.5, 0.5], [0.5, 2.0]]))
+
+
+def test_cli_on_a_checkpoint(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ck = tmp_path / "model.pt"
+    args = ["run", "--task", "image", "--model", "lecture-cnn", "--dataset", "mnist", "--data-dir", str(mnist_dir)]
+    args += ["--quick", "--no-timing", "--no-progress", "--out", str(tmp_path / "runs"), "--save", str(ck)]
+    assert main(args) == 0
+    out = tmp_path / "pics"
+    common = ["--checkpoint", str(ck), "--out", str(out), "--no-progress"]
+    assert main(["explain", "filters", *common, "--layer", "conv1"]) == 0
+    assert main(["explain", "maximize", *common, "--layer", "conv2", "--units", "0-2", "--steps", "20"]) == 0
+    assert main(["explain", "maximize", *common, "--output-class", "0,1", "--steps", "20", "--l1", "0.01",
+                 "--nonneg"]) == 0  # fmt: skip
+    assert main(["explain", "saliency", *common, "--index", "0-2", "--data-dir", str(mnist_dir)]) == 0
+    assert main(["explain", "occlusion", *common, "--index", "0", "--data-dir", str(mnist_dir)]) == 0
+    printed = [line.split(" ", 1)[1] for line in capsys.readouterr().out.splitlines() if line.startswith("wrote ")]
+    assert len(printed) == 5
+    for p in printed:
+        with Image.open(p) as img:
+            assert img.format == "PNG" and img.size[0] > 100
+    assert main(["explain", "filters", *common, "--layer", "fc9"]) == 2
+    with pytest.raises(UsageError, match="a checkpoint of task 'image', not 'text'"):
+        checkpoint.load(ck, task="text")
+    with pytest.raises(UsageError, match="a checkpoint of model 'lecture-cnn', not 'dnn'"):
+        checkpoint.load(ck, model="dnn")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UsageError, match="junk.pt: not a cnnbench checkpoint"):
+        checkpoint.load(tmp_path / "junk.pt")
+
+
+def test_save_needs_one_run(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["run", "--task", "image", "--dataset", "mnist", "--data-dir", str(mnist_dir), "--quick"]
+    assert main([*args, "--save", str(tmp_path / "m.pt"), "--out", str(tmp_path)]) == 2
+    assert "--save needs exactly one trained run; this command plans 2" in capsys.readouterr().err
