@@ -13,8 +13,8 @@ from torch import nn
 from cnnbench import checkpoint
 from cnnbench.data.cache import cache_root
 from cnnbench.errors import UsageError
-from cnnbench.explain.attribution import occlusion, saliency
-from cnnbench.explain.grid import save_grid
+from cnnbench.explain.attribution import occlusion, saliency, token_saliency
+from cnnbench.explain.grid import ansi_words, save_grid, save_words
 from cnnbench.explain.layers import OUTPUT, activation, find_layer
 from cnnbench.explain.maximize import Settings, maximize
 from cnnbench.registry import get_task
@@ -90,6 +90,25 @@ def _filters(model: nn.Module, layer: str, out: Path, stem: str) -> list[Path]:
     return [save_grid(pics, titles, out / f"{stem}_{layer}_filters.png", cmap="bwr")]
 
 
+def _word_saliency(ck, model, x, y, probs, idx, path: Path) -> Path:
+    """Per-word saliency of a text model: coloured words in the terminal and in a PNG."""
+    vocab = ck.extra.get("vocabulary")
+    if vocab is None:
+        raise UsageError("the checkpoint holds no vocabulary to show words with")
+    sal = token_saliency(model, x, y)
+    rows, weights, titles = [], [], []
+    for i, k in enumerate(idx):
+        n = int((x[i] != 0).sum())
+        words = [vocab[int(t)] for t in x[i, :n]]
+        w = (sal[i, :n] / (sal[i, :n].max() + 1e-12)).tolist()
+        title = f"#{k} true {int(y[i])}, pred {int(probs[i].argmax())} (p={float(probs[i].max()):.2f})"
+        print(f"{title}: {ansi_words(words, w)}")
+        rows.append(words)
+        weights.append(w)
+        titles.append(title)
+    return save_words(rows, weights, titles, path)
+
+
 def main(args: argparse.Namespace) -> int:
     ck = checkpoint.load(args.checkpoint)
     model = ck.build()
@@ -122,7 +141,9 @@ def main(args: argparse.Namespace) -> int:
         x, y = data.x[idx], data.y[idx]
         with torch.no_grad():
             probs = model(x).softmax(1)
-        if args.method == "saliency":
+        if args.method == "saliency" and not x.is_floating_point():
+            written = [_word_saliency(ck, model, x, y, probs, idx, args.out / f"{stem}_saliency.png")]
+        elif args.method == "saliency":
             sal = saliency(model, x, y)
             pics, titles = [], []
             for i, k in enumerate(idx):

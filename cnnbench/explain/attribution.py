@@ -15,6 +15,33 @@ def saliency(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.T
     return x.grad.detach().abs()
 
 
+def token_saliency(model: nn.Module, ids: torch.Tensor, target: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
+    """(B, T): the norm of d score_target / d (word vector) per token, summed over the model's
+    embedding layers (e.g. both channels of a multichannel net). Inputs are ids, so the gradient is
+    taken at the embeddings' outputs; padding positions get 0 (their input cannot change)."""
+    model.eval()
+    outs: list[torch.Tensor] = []
+
+    def keep(_m: nn.Module, _i: object, out: torch.Tensor) -> torch.Tensor:
+        out = out.detach().requires_grad_(True)
+        outs.append(out)
+        return out
+
+    handles = [m.register_forward_hook(keep) for m in model.modules() if isinstance(m, nn.Embedding)]
+    if not handles:
+        raise ValueError("the model has no embedding layer")
+    try:
+        scores = model(ids)
+        grads = torch.autograd.grad(scores.gather(1, target[:, None]).sum(), outs)
+    finally:
+        for h in handles:
+            h.remove()
+    sal = sum(g.norm(dim=-1) for g in grads)
+    out = torch.zeros(ids.shape, dtype=sal.dtype)
+    out[:, : sal.shape[1]] = sal[:, : ids.shape[1]]
+    return out.masked_fill(ids == pad_id, 0.0)
+
+
 def occlusion(
     model: nn.Module, x: torch.Tensor, target: int, patch: int, stride: int, fill: float = 0.0
 ) -> torch.Tensor:

@@ -37,3 +37,48 @@ def save_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: Path, c
         plt.close(fig)
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def save_words(
+    rows: Sequence[Sequence[str]], weights: Sequence[Sequence[float]], titles: Sequence[str], path: Path
+) -> Path:
+    """Sentences drawn word by word on a background whose strength is the word's weight (0..1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 0.55 * (2 * len(rows)) + 0.3))
+    ax.axis("off")
+    cmap = plt.get_cmap("Reds")
+    y = 1.0
+    step = 1.0 / (2 * len(rows) + 1)
+    renderer = fig.canvas.get_renderer()
+    for words, ws, title in zip(rows, weights, titles, strict=True):
+        ax.text(0.0, y, title, fontsize=8, style="italic", transform=ax.transAxes, va="top")
+        y -= step
+        x = 0.0
+        for w, v in zip(words, ws, strict=True):
+            t = ax.text(x, y, w, fontsize=9, transform=ax.transAxes, va="top",
+                        bbox={"facecolor": cmap(0.1 + 0.8 * float(v)), "edgecolor": "none", "pad": 1.5})  # fmt: skip
+            box = t.get_window_extent(renderer=renderer).transformed(ax.transAxes.inverted())
+            x += box.width + 0.006
+        y -= step
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def ansi_words(words: Sequence[str], weights: Sequence[float]) -> str:
+    """The words with a red background as strong as their weight (0..1), for a terminal."""
+    shades = (231, 224, 217, 210, 203, 196)  # white to red in the 256-colour palette
+    return " ".join(
+        f"\x1b[48;5;{shades[min(5, int(v * 6))]}m\x1b[30m{w}\x1b[0m" for w, v in zip(words, weights, strict=True)
+    )

@@ -121,5 +121,9 @@ def _assemble(
         "coverage": embedding.coverage(vocab, kv, [tokens[i] for i in parts["test"]]),
         "test_majority_class": round(max(Counter(test_labels.tolist()).values()) / len(test_labels), 4),
     }
-    resources = {"vectors": torch.from_numpy(matrix), "kmax_k": int(request.options.get("kmax_k", 4))}
+    resources = {
+        "vectors": torch.from_numpy(matrix),
+        "kmax_k": int(request.options.get("kmax_k", 4)),
+        "vocabulary": list(vocab.words),  # kept in checkpoints, for per-word saliency
+    }
     return Splits(part("train"), part("test"), notes, dev=part("dev"), resources=resources)

@@ -98,3 +98,29 @@ def test_cli_experiment_option_conflict(rt_dir: Path, tmp_path: Path, capsys: py
     assert main([*args, "--option", "embedding=w2v-own", "--out", str(tmp_path)]) == 2
     assert "experiment 'mr-random' sets embedding=random" in capsys.readouterr().err
     assert not list(tmp_path.rglob("*.json"))
+
+
+def test_word_saliency_from_a_checkpoint(rt_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ck = tmp_path / "kim.pt"
+    args = ["run", "--task", "text", "--quick", "--no-progress", "--no-timing", "--dataset", "mr", "--data-dir"]
+    args += [str(rt_dir), "--model", "kim-cnn-multichannel", "--option", "embedding=random", "--out", str(tmp_path)]
+    assert main([*args, "--save", str(ck)]) == 0
+    capsys.readouterr()
+    out = ["--checkpoint", str(ck), "--out", str(tmp_path / "pics"), "--data-dir", str(rt_dir), "--index", "0-2"]
+    assert main(["explain", "saliency", *out]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("\x1b[48;5;") > 6 and "pred" in printed  # coloured words in the terminal
+    png = tmp_path / "pics" / "text-kim-cnn-multichannel_saliency.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_token_saliency_marks_only_real_words() -> None:
+    from cnnbench.explain.attribution import token_saliency
+
+    torch.manual_seed(0)
+    vectors = torch.randn(50, 8)
+    vectors[0] = 0
+    model = TASK.build("kim-cnn-non-static", 2, None, {"vectors": vectors})
+    ids = torch.tensor([[5, 6, 7, 8, 9, 0, 0, 0], [5, 6, 0, 0, 0, 0, 0, 0]])
+    sal = token_saliency(model, ids, torch.tensor([0, 1]))
+    assert sal.shape == ids.shape and (sal[ids == 0] == 0).all() and (sal[0, :5] > 0).any()
