@@ -14,19 +14,26 @@ from cnnbench import checkpoint
 from cnnbench.data.cache import cache_root
 from cnnbench.errors import UsageError
 from cnnbench.explain.attribution import occlusion, saliency, token_saliency
+from cnnbench.explain.dream import dream
 from cnnbench.explain.grid import ansi_words, save_grid, save_words
 from cnnbench.explain.layers import OUTPUT, activation, find_layer
 from cnnbench.explain.maximize import Settings, maximize
+from cnnbench.explain.style import transfer
 from cnnbench.registry import get_task
 from cnnbench.spec import DataRequest, TensorData
 
-HELP = "pictures of what a trained model learned: filters, maximize, saliency, occlusion"
-METHODS = ("filters", "maximize", "saliency", "occlusion")
+HELP = "pictures of what a trained model learned: filters, maximize, saliency, occlusion, dream, style"
+METHODS = ("filters", "maximize", "saliency", "occlusion", "dream", "style")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("method", choices=METHODS)
-    p.add_argument("--checkpoint", type=Path, required=True, help="from `cnnbench run ... --save PATH`")
+    p.add_argument("--checkpoint", type=Path, help="from `cnnbench run ... --save PATH` (style: the feature extractor)")
+    p.add_argument("--image", type=Path, help="dream: the image to dream on")
+    p.add_argument("--content", type=Path, help="style: the content image")
+    p.add_argument("--style", type=Path, help="style: the style image")
+    p.add_argument("--vgg16-weights", type=Path, help="style: torchvision VGG-16 weights file as the feature extractor")
+    p.add_argument("--octaves", type=int, default=1, help="dream: scales to dream at (1.4x apart)")
     p.add_argument("--layer", default="conv1", help="layer name (see `cnnbench summary`) or 'output'")
     p.add_argument("--units", default="0-11", help="units (feature maps, neurons): 0-11, 0,3,5 or all")
     p.add_argument("--output-class", help="maximise class scores instead of a layer: a list like --units, or all")
@@ -109,13 +116,72 @@ def _word_saliency(ck, model, x, y, probs, idx, path: Path) -> Path:
     return save_words(rows, weights, titles, path)
 
 
+def load_image(path: Path, shape: tuple[int, ...]) -> torch.Tensor:
+    """An image file as a (C, H, W) input of the given shape, standardised to mean 0 and std 1 (the
+    models see normalised inputs)."""
+    from PIL import Image, UnidentifiedImageError
+
+    channels, h, w = shape
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if channels == 1 else "RGB").resize((w, h))
+            a = np.asarray(img, dtype=np.float32) / 255.0
+    except (OSError, UnidentifiedImageError) as e:
+        raise UsageError(f"{path}: not a readable image ({e})") from None
+    x = torch.from_numpy(a).reshape(h, w, -1).permute(2, 0, 1)
+    return (x - x.mean()) / (x.std() + 1e-6)
+
+
+def _style(args: argparse.Namespace) -> list[Path]:
+    if args.content is None or args.style is None:
+        raise UsageError("style needs --content PATH and --style PATH")
+    if args.checkpoint is not None:
+        ck = checkpoint.load(args.checkpoint)
+        extractor, shape, named = ck.build(), ck.input_shape, f"the trained {ck.task}/{ck.model} ({args.checkpoint})"
+    elif args.vgg16_weights is not None:
+        import torchvision
+
+        extractor = torchvision.models.vgg16()
+        try:
+            extractor.load_state_dict(torch.load(args.vgg16_weights, map_location="cpu", weights_only=True))
+        except Exception as e:  # noqa: BLE001 - any unreadable or mismatched file: one clear line
+            raise UsageError(f"{args.vgg16_weights}: not VGG-16 weights ({str(e).splitlines()[0]})") from None
+        extractor, shape, named = extractor.features, (3, 224, 224), f"VGG-16 ({args.vgg16_weights})"
+    else:
+        raise UsageError("style needs a feature extractor: --checkpoint of a trained CNN (e.g. resnet20 on "
+                         "cifar10) or --vgg16-weights PATH (no pretrained weights can be downloaded here)")  # fmt: skip
+    if len(shape) != 3:
+        raise UsageError(f"style needs an image model; this one takes inputs of shape {shape}")
+    content, style = load_image(args.content, shape), load_image(args.style, shape)
+    r = transfer(extractor, content, style, steps=args.steps, lr=args.lr / 5, progress=not args.no_progress)
+    print(f"feature extractor: {named}")
+    print(f"style loss {r.style_losses[0]:.4g} -> {r.style_losses[-1]:.4g}, "
+          f"content loss {r.content_losses[0]:.4g} -> {r.content_losses[-1]:.4g}")  # fmt: skip
+    titles = ["content", "style", f"result ({args.steps} steps)\nextractor: {named[:40]}"]
+    return [save_grid([_picture(content), _picture(style), _picture(r.image)], titles, args.out / "style.png")]
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.method == "style":
+        for p in _style(args):
+            print(f"wrote {p}")
+        return 0
+    if args.checkpoint is None:
+        raise UsageError(f"{args.method} needs --checkpoint PATH")
     ck = checkpoint.load(args.checkpoint)
     model = ck.build()
     stem = f"{ck.task}-{ck.model}"
     progress = not args.no_progress
     written: list[Path] = []
-    if args.method == "filters":
+    if args.method == "dream":
+        if args.image is None:
+            raise UsageError("dream needs --image PATH")
+        find_layer(model, args.layer)
+        x = load_image(args.image, ck.input_shape)
+        result, before, after = dream(model, x, args.layer, args.steps, args.lr, args.octaves, progress=progress)
+        titles = ["input", f"dream on {args.layer}\n0.5 sum a^2: {before:.3g} -> {after:.3g}"]
+        written = [save_grid([_picture(x), _picture(result)], titles, args.out / f"{stem}_dream_{args.layer}.png")]
+    elif args.method == "filters":
         written = _filters(model, args.layer, args.out, stem)
     elif args.method == "maximize":
         layer = OUTPUT if args.output_class else args.layer

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -11,8 +12,10 @@ from cnnbench import checkpoint
 from cnnbench.cli.main import main
 from cnnbench.errors import UsageError
 from cnnbench.explain.attribution import gram, occlusion, saliency
+from cnnbench.explain.dream import dream
 from cnnbench.explain.layers import activation, find_layer, layer_names
 from cnnbench.explain.maximize import Settings, maximize
+from cnnbench.explain.style import transfer
 
 
 class LeftHalf(nn.Module):
@@ -66,6 +69,21 @@ def test_occluding_background_changes_nothing() -> None:
     assert not torch.allclose(heat[:, 0], base.expand(2))  # patches on the digit: changed
 
 
+def test_dream_pushes_activations_away_from_zero() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 4)
+    result, before, after = dream(LeftHalf(), x, "conv1", steps=10, lr=0.05, octaves=2)
+    assert result.shape == x.shape and after > before
+
+
+def test_style_loss_decreases() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1))
+    content, style = torch.randn(1, 8, 8), torch.randn(1, 8, 8)
+    r = transfer(net, content, style, steps=30, lr=0.05)
+    assert r.style_losses[-1] < 0.5 * r.style_losses[0]
+
+
 def test_gram_of_a_known_feature_map() -> None:
     f = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 2.0], [0.0, 0.0]]])  # 2 channels, 2x2
     torch.testing.assert_close(gram(f), torch.tensor([[0.5, 0.5], [0.5, 2.0]]))
@@ -89,6 +107,15 @@ def test_cli_on_a_checkpoint(mnist_dir: Path, tmp_path: Path, capsys: pytest.Cap
     for p in printed:
         with Image.open(p) as img:
             assert img.format == "PNG" and img.size[0] > 100
+    pic = tmp_path / "digit.png"
+    Image.fromarray((np.random.default_rng(0).random((40, 30)) * 255).astype(np.uint8)).save(pic)
+    assert main(["explain", "dream", *common, "--image", str(pic), "--layer", "conv2", "--steps", "5"]) == 0
+    assert main(["explain", "style", *common, "--content", str(pic), "--style", str(pic), "--steps", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "feature extractor: the trained image/lecture-cnn" in printed and (out / "style.png").exists()
+    assert (out / "image-lecture-cnn_dream_conv2.png").exists()
+    assert main(["explain", "style", "--content", str(pic), "--style", str(pic), "--out", str(out)]) == 2
+    assert "style needs a feature extractor" in capsys.readouterr().err
     assert main(["explain", "filters", *common, "--layer", "fc9"]) == 2
     with pytest.raises(UsageError, match="a checkpoint of task 'image', not 'text'"):
         checkpoint.load(ck, task="text")
