@@ -15,7 +15,7 @@ from cnnbench.data.cache import cache_root
 from cnnbench.errors import UsageError
 from cnnbench.explain.attribution import occlusion, saliency, token_saliency
 from cnnbench.explain.dream import dream
-from cnnbench.explain.grid import ansi_words, save_grid, save_words
+from cnnbench.explain.grid import ansi_words, save_boards, save_grid, save_words
 from cnnbench.explain.layers import OUTPUT, activation, find_layer
 from cnnbench.explain.maximize import Settings, maximize
 from cnnbench.explain.style import transfer
@@ -95,6 +95,24 @@ def _filters(model: nn.Module, layer: str, out: Path, stem: str) -> list[Path]:
     pics = [_picture(f if f.shape[0] == 3 else f.mean(0)) for f in w]
     titles = [f"{layer} filter {i}" for i in range(len(w))]
     return [save_grid(pics, titles, out / f"{stem}_{layer}_filters.png", cmap="bwr")]
+
+
+def _policy_maps(model, x, y, probs, idx, path: Path) -> Path:
+    """Go: the policy's move probabilities over the board beside the move actually played."""
+    from cnnbench_tasks.go.models import unpack
+
+    planes, _legal = unpack(x, model.planes)
+    own, other, maps, titles = [], [], [], []
+    for i, k in enumerate(idx):
+        p = probs[i]
+        rank = int((p > p[y[i]]).sum()) + 1
+        own.append(planes[i, 0].numpy())
+        other.append(planes[i, 1].numpy())
+        maps.append(p.reshape(19, 19).numpy())
+        titles.append(
+            f"#{k}: played point {int(y[i])}, p={float(p[y[i]]):.2f} (rank {rank}); top p={float(p.max()):.2f}"
+        )
+    return save_boards(own, other, maps, [int(t) for t in y], titles, path)
 
 
 def _word_saliency(ck, model, x, y, probs, idx, path: Path) -> Path:
@@ -207,7 +225,9 @@ def main(args: argparse.Namespace) -> int:
         x, y = data.x[idx], data.y[idx]
         with torch.no_grad():
             probs = model(x).softmax(1)
-        if args.method == "saliency" and not x.is_floating_point():
+        if args.method == "saliency" and ck.task == "go":
+            written = [_policy_maps(model, x, y, probs, idx, args.out / f"{stem}_policy.png")]
+        elif args.method == "saliency" and not x.is_floating_point():
             written = [_word_saliency(ck, model, x, y, probs, idx, args.out / f"{stem}_saliency.png")]
         elif args.method == "saliency":
             sal = saliency(model, x, y)

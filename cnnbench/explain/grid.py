@@ -82,3 +82,41 @@ def ansi_words(words: Sequence[str], weights: Sequence[float]) -> str:
     return " ".join(
         f"\x1b[48;5;{shades[min(5, int(v * 6))]}m\x1b[30m{w}\x1b[0m" for w, v in zip(words, weights, strict=True)
     )
+
+
+def save_boards(
+    own: Sequence[np.ndarray], other: Sequence[np.ndarray], probs: Sequence[np.ndarray],
+    moves: Sequence[int], titles: Sequence[str], path: Path,
+) -> Path:  # fmt: skip
+    """Go boards: the policy's probability per point as a heat map, the player's stones black, the
+    opponent's white, the move actually played circled in green. Arrays are (19, 19), row 0 at the bottom."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(probs)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, mine, theirs, p, move, title in zip(axes.flat, own, other, probs, moves, titles, strict=False):
+        size = p.shape[0]
+        ax.imshow(p, cmap="Reds", origin="lower", vmin=0)
+        for stones, face in ((mine, "black"), (theirs, "white")):
+            r, c = np.nonzero(stones)
+            ax.scatter(c, r, s=30, c=face, edgecolors="black", linewidths=0.5)
+        mr, mc = divmod(move, size)
+        ax.scatter([mc], [mr], s=120, facecolors="none", edgecolors="lime", linewidths=2)
+        ax.set_title(title, fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    return path

@@ -125,3 +125,17 @@ def test_cli_smoke_on_written_games(tmp_path: Path) -> None:
         notes = r["dataset"]["notes"]
         assert notes["games_skipped"] == {"not 19x19": 2} and notes["games_used"] == 12
         assert r["options"]["filters"] == "8"
+
+
+def test_policy_map_from_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    folder = tmp_path / "sgf"
+    folder.mkdir()
+    (folder / "g.sgf").write_text("\n".join(to_sgf(random_game(s, 40)) for s in range(8)), encoding="utf-8")
+    ck = tmp_path / "policy.pt"
+    args = ["run", "--task", "go", "--quick", "--no-progress", "--no-timing", "--data", f"sgf={folder}"]
+    args += ["--model", "alphago-policy", "--option", "filters=8", "--option", "layers=3", "--out", str(tmp_path)]
+    assert main([*args, "--save", str(ck)]) == 0
+    explain = ["explain", "saliency", "--checkpoint", str(ck), "--data-dir", str(folder), "--index", "0-1"]
+    assert main([*explain, "--out", str(tmp_path / "pics")]) == 0
+    png = tmp_path / "pics" / "go-alphago-policy_policy.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
