@@ -8,6 +8,7 @@ import torch
 
 from cnnbench.cli.main import main
 from cnnbench.records import read_record
+from cnnbench.registry import default_registry
 
 
 def run_cli(*args: str) -> int:
@@ -100,7 +101,7 @@ def test_timing_only_needs_no_data(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("--task", "imag"), "unknown task 'imag'; valid: image"),
+        (("--task", "imag"), f"unknown task 'imag'; valid: {', '.join(sorted(default_registry().names()))}"),
         (("--task", "image", "--model", "lenet"), "unknown model of task 'image': 'lenet'; valid:"),
         (("--task", "image", "--dataset", "svhn"), "unknown data set of task 'image': 'svhn'"),
         (("--task", "image", "--data-dir", "/no/such/dir"), "/no/such/dir: data directory for 'mnist' does not exist"),
