@@ -73,6 +73,7 @@ def save(
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -26,6 +26,7 @@ def _save(fig, path: Path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, format="svg", bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -32,6 +32,7 @@ def save_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: Path, c
     os.close(fd)
     try:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -69,6 +70,7 @@ def save_words(
     os.close(fd)
     try:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -115,6 +117,7 @@ def save_boards(
     os.close(fd)
     try:
         fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
         os.replace(tmp, path)
     finally:
         plt.close(fig)
