@@ -65,7 +65,7 @@ def summary_lines(section: Section) -> list[str]:
     return registry.get(section.task).summarize(section.plain)
 
 
-def render_markdown(sections: list[Section], runs: Path, report: str | None) -> str:
+def render_markdown(sections: list[Section], runs: Path, report: str | None, pictures: list[str] | None = None) -> str:
     lines = [
         "# cnnbench results",
         "",
@@ -88,6 +88,9 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None) -> 
             dirty = " (dirty)" if rec["commit"].get("dirty") else ""
             lines.append(f"- `{path.relative_to(runs)}` — profile {rec.get('profile')}, commit {sha}{dirty}")
         lines += ["", "</details>", ""]
+    if pictures:
+        lines += ["## What the models learned", "", "Made by `cnnbench explain` (see the main README):", ""]
+        lines += [f"- [{Path(p).stem}]({p})" for p in pictures] + [""]
     lines += ["## Columns", ""] + [f"- **{k}**: {doc}" for k, doc in COLUMNS]
     return "\n".join(lines) + "\n"
 

@@ -23,7 +23,8 @@ def main(args: argparse.Namespace) -> int:
     page = report_html.render(sections, args.out / "report")
     csvs = write_csvs(sections, args.out / "csv")
     readme = args.out / "README.md"
-    atomic_write_text(readme, render_markdown(sections, args.runs, page.relative_to(args.out).as_posix()))
+    pictures = [p.relative_to(args.out).as_posix() for p in sorted((args.out / "explain").glob("*.png"))]
+    atomic_write_text(readme, render_markdown(sections, args.runs, page.relative_to(args.out).as_posix(), pictures))
     print(f"used {n} records from {args.runs}")
     for p in [readme, *csvs, page]:
         print(f"wrote {p}")
