@@ -28,7 +28,7 @@ bench: $(STAMP)
 
 ## bench-compare: run again and fail on a median regression beyond BENCH_THRESHOLD against the last saved run
 ## (the threshold is set above the spread of repeated runs measured on these shared machines: see README)
-BENCH_THRESHOLD ?= 25%
+BENCH_THRESHOLD ?= 100%
 bench-compare: $(STAMP)
 	$(PYTEST) benchmarks --benchmark-only --benchmark-compare --benchmark-compare-fail=median:$(BENCH_THRESHOLD) \
 		--benchmark-columns=min,median,iqr,rounds
