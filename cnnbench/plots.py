@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from cnnbench.figure_io import pyplot, save_figure
 from cnnbench.table import group_key
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _save(fig, path: Path) -> Path:
-    """Write the figure through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".svg")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="svg", bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path, "svg")
 
 
 def _primary(r: dict[str, Any]) -> float | None:
@@ -71,10 +55,7 @@ def score_vs(records: list[dict[str, Any]], x_metric: str, xlabel: str, title: s
     ax.set_ylabel("primary metric (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
@@ -99,10 +80,7 @@ def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -
     ax.set_title(title)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def cpu_vs_gpu(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
@@ -126,7 +104,4 @@ def cpu_vs_gpu(records: list[dict[str, Any]], title: str, path: Path) -> Path | 
     ax.set_ylabel("forward samples/s")
     ax.set_title(title)
     ax.legend()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from cnnbench.figure_io import pyplot, save_figure
+
 
 def save_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: Path, cmap: str = "gray") -> Path:
     """images: 2-D arrays (or HxWx3); one tile each, titled; returns the path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = len(images)
     cols = min(n, 6)
@@ -27,27 +24,14 @@ def save_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: Path, c
     for ax, img, title in zip(axes.flat, images, titles, strict=False):
         ax.imshow(img, cmap=cmap)
         ax.set_title(title, fontsize=7)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path, "png", 110)
 
 
 def save_words(
     rows: Sequence[Sequence[str]], weights: Sequence[Sequence[float]], titles: Sequence[str], path: Path
 ) -> Path:
     """Sentences drawn word by word on a background whose strength is the word's weight (0..1)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(11, 0.55 * (2 * len(rows)) + 0.3))
     ax.axis("off")
@@ -65,17 +49,7 @@ def save_words(
             box = t.get_window_extent(renderer=renderer).transformed(ax.transAxes.inverted())
             x += box.width + 0.006
         y -= step
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path, "png", 110)
 
 
 def ansi_words(words: Sequence[str], weights: Sequence[float]) -> str:
@@ -92,10 +66,7 @@ def save_boards(
 ) -> Path:  # fmt: skip
     """Go boards: the policy's probability per point as a heat map, the player's stones black, the
     opponent's white, the move actually played circled in green. Arrays are (19, 19), row 0 at the bottom."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = len(probs)
     cols = min(n, 3)
@@ -112,14 +83,4 @@ def save_boards(
         mr, mc = divmod(move, size)
         ax.scatter([mc], [mr], s=120, facecolors="none", edgecolors="lime", linewidths=2)
         ax.set_title(title, fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; published files are readable by all
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path, "png", 100)
