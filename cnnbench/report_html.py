@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 from cnnbench import plots
@@ -45,8 +46,8 @@ def _plots(section: Section, img_dir: Path) -> list[Path]:
     return [p for p in made if p is not None]
 
 
-def render(sections: list[Section], out_dir: Path) -> Path:
-    """Write out_dir/index.html and its images; returns the page's path."""
+def render(sections: list[Section], out_dir: Path, pictures: list[Path] | None = None) -> Path:
+    """Write out_dir/index.html and its images; returns the page's path. pictures: explain PNGs to show."""
     img_dir = out_dir / "img"
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>cnnbench results</title>',
              f"<style>{STYLE}</style></head><body>", "<h1>cnnbench results</h1>",
@@ -65,6 +66,14 @@ def render(sections: list[Section], out_dir: Path) -> Path:
             rel = p.relative_to(out_dir).as_posix()
             alt = html.escape(p.stem.replace("_", " "))
             parts.append(f'<figure><img src="{rel}" alt="{alt}"><figcaption>{alt}</figcaption></figure>')
+    if pictures:
+        parts.append("<h2>What the models learned</h2><p>Made by <code>cnnbench explain</code>.</p>")
+        for p in pictures:
+            rel = os.path.relpath(p, out_dir).replace(os.sep, "/")
+            alt = html.escape(p.stem)
+            parts.append(
+                f'<figure><img class="explain" src="{rel}" alt="{alt}"><figcaption>{alt}</figcaption></figure>'
+            )
     parts += ["<h2>Columns</h2>", "<dl>"]
     parts += [f"<dt>{html.escape(k)}</dt><dd>{html.escape(doc)}</dd>" for k, doc in COLUMNS]
     parts += ["</dl>", "</body></html>"]

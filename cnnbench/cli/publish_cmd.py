@@ -20,11 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     sections = collect(args.runs)  # reads and checks every record before anything is written
     n = sum(len(s.records) for s in sections)
-    page = report_html.render(sections, args.out / "report")
+    pictures = sorted((args.out / "explain").glob("*.png"))
+    page = report_html.render(sections, args.out / "report", pictures)
     csvs = write_csvs(sections, args.out / "csv")
     readme = args.out / "README.md"
-    pictures = [p.relative_to(args.out).as_posix() for p in sorted((args.out / "explain").glob("*.png"))]
-    atomic_write_text(readme, render_markdown(sections, args.runs, page.relative_to(args.out).as_posix(), pictures))
+    links = [p.relative_to(args.out).as_posix() for p in pictures]
+    atomic_write_text(readme, render_markdown(sections, args.runs, page.relative_to(args.out).as_posix(), links))
     print(f"used {n} records from {args.runs}")
     for p in [readme, *csvs, page]:
         print(f"wrote {p}")

@@ -58,6 +58,10 @@ def test_report_renders_every_table_and_image(tmp_path: Path) -> None:
     ):
         write_record(_record(task, model, acc, params), runs / f"r{i}.json")
     write_record(_record("image", "lecture-cnn", 0.99, 137_660, device="cuda"), runs / "gpu.json")
+    from PIL import Image
+
+    (tmp_path / "results" / "explain").mkdir(parents=True)
+    Image.new("RGB", (40, 30), "red").save(tmp_path / "results" / "explain" / "image-lecture-cnn_saliency.png")
     assert main(["publish", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "results")]) == 0
     page = tmp_path / "results" / "report" / "index.html"
 
@@ -96,7 +100,7 @@ def test_report_renders_every_table_and_image(tmp_path: Path) -> None:
         driver.wait(10)
     assert got["tables"] == 2  # image and speech
     assert got["rows"] == 2 + 3 + 1  # headers + image cpu x2, image cuda, speech
-    assert got["images"] >= 7 and got["broken"] == []  # 4 plots for image (CPU vs GPU too), 3 for speech
+    assert got["images"] >= 8 and got["broken"] == []  # 4 plots for image (CPU vs GPU too), 3 for speech, 1 explain
     png = base64.b64decode(shot)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     (tmp_path / "report.png").write_bytes(png)  # the screenshot, kept with the test's files
