@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cnnbench.table import option_words
+
 DEFAULT_THRESHOLD = 0.10  # relative; see README ("Comparing runs") for why 10%
 
 
@@ -19,7 +21,7 @@ def line_key(r: dict[str, Any]) -> str:
     parts = [r["task"], r.get("experiment") or "-", r["model"], d.get("name") or "timing-only"]
     if d.get("test"):
         parts.append(f"->{d['test']}")
-    opts = " ".join(f"{k}={v}" for k, v in sorted((r.get("options") or {}).items()) if v != "")
+    opts = " ".join(option_words(r))
     return " ".join(
         [*parts, r["device"]["type"], f"seed{r.get('seed', 0)}"]
         + ([f"fold{fold[0]}/{fold[1]}"] if fold else [])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from cnnbench.precision import FP32, Precision
 from cnnbench.timing import Budget, Stats, measure
 
 PHASES = ("forward", "forward_backward", "train_step")
@@ -19,12 +20,14 @@ def phase_fn(
     y: torch.Tensor,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     optimizer: torch.optim.Optimizer,
+    precision: Precision = FP32,
 ) -> Callable[[], object]:
     """A zero-argument callable that runs one phase once on fixed inputs."""
+    x = precision.input(x)
     if phase == "forward":
 
         def forward() -> object:
-            with torch.inference_mode():
+            with torch.inference_mode(), precision.autocast(x.device):
                 return model(x)
 
         return forward
@@ -33,7 +36,8 @@ def phase_fn(
 
         def backward() -> object:
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
+            with precision.autocast(x.device):
+                loss = loss_fn(model(x), y)
             loss.backward()
             if step:
                 optimizer.step()
@@ -51,6 +55,7 @@ def time_phases(
     batches: tuple[int, ...],
     budget: Budget,
     device: torch.device,
+    precision: Precision = FP32,
 ) -> dict[str, dict[str, dict]]:
     """Time every phase at every batch size; returns {phase: {"b<batch>": Stats dict}}.
 
@@ -66,7 +71,7 @@ def time_phases(
         y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
         for phase in PHASES:
             model.train(phase != "forward")
-            stats: Stats = measure(phase_fn(phase, model, x, y, loss_fn, optimizer), batch, budget, device)
+            stats: Stats = measure(phase_fn(phase, model, x, y, loss_fn, optimizer, precision), batch, budget, device)
             out[phase][f"b{batch}"] = stats.as_dict()
     model.load_state_dict(state)
     model.zero_grad(set_to_none=True)

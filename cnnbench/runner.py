@@ -27,6 +27,7 @@ from cnnbench.environment import (
 from cnnbench.errors import UsageError
 from cnnbench.interference import gpu_sharers
 from cnnbench.phases import time_phases
+from cnnbench.precision import FP32, Precision
 from cnnbench.records import SCHEMA_VERSION, write_record
 from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
 from cnnbench.timing import Budget
@@ -52,6 +53,7 @@ class RunConfig:
     options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
     fold: tuple[int, int] | None = None  # (index, count) of a cross-validation run
     save_to: Path | None = None  # write a checkpoint of the trained model here
+    precision: Precision = FP32  # --amp / --channels-last
 
 
 def check_profile(profile: Profile) -> None:
@@ -135,7 +137,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
     num_classes = splits.train.num_classes if splits else spec.num_classes
     input_shape = tuple(splits.train.x.shape[1:]) if splits else spec.input_shape
     resources = {"options": dict(cfg.options), **(splits.resources if splits else {})}
-    model = task.build(cfg.model, num_classes, input_shape, resources).to(device)
+    model = cfg.precision.model(task.build(cfg.model, num_classes, input_shape, resources).to(device))
     metrics: dict[str, Any] = {"params": count_params(model), "params_trainable": count_params(model, True)}
     metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape, resources).to(device)))
     training: dict[str, Any] | None = None
@@ -150,9 +152,10 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             f"{cfg.task}/{cfg.model}",
             dev=splits.dev,
             score=(lambda lg, y: task.evaluate(lg, y)[task.primary_metric]) if splits.dev is not None else None,
+            precision=cfg.precision,
         )
         t0 = time.perf_counter()
-        logits = predict(model, splits.test.x)
+        logits = predict(model, splits.test.x, precision=cfg.precision)
         metrics.update(task.evaluate(logits, splits.test.y))
         metrics.update(_by_group(task, logits, splits.test))
         metrics["eval_seconds"] = time.perf_counter() - t0
@@ -185,6 +188,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             batches,
             budget,
             device,
+            cfg.precision,
         )
         add_efficiency(timing, metrics, ceiling(device))
     machine = machine_info(device)
@@ -206,7 +210,8 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "options": dict(cfg.options),
         "profile": cfg.profile_name,
         "config": dataclasses.asdict(cfg.profile)
-        | {"throughput_batch": spec.throughput_batch, "input_shape": list(input_shape)},
+        | {"throughput_batch": spec.throughput_batch, "input_shape": list(input_shape)}
+        | {"precision": cfg.precision.as_dict()},
         "seed": cfg.seed,
         "device": {"type": device.type, **threads_info()},
         "machine": machine,

@@ -12,7 +12,7 @@ COLUMNS = (
     ("model", "model"),
     ("experiment", "the task's experiment, if the run was one"),
     ("dataset", "data set trained on (-> the one tested on, when different; none: timing only)"),
-    ("options", "the task's options of the run (e.g. the text task's word vectors)"),
+    ("options", "the task's options of the run (e.g. the text task's word vectors), then --amp / --channels-last"),
     ("device", "device type of the run"),
     ("runs", "records in the row: seeds x cross-validation folds (metrics are their mean ± sample std)"),
     (
@@ -48,6 +48,17 @@ def _primary(record: dict[str, Any]) -> float | None:
     return m.get(record.get("primary_metric", "accuracy"), m.get("accuracy"))
 
 
+def option_words(record: dict[str, Any]) -> list[str]:
+    """The task's options, then the run's speed options (--amp, --channels-last) when set."""
+    words = [f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()) if v != ""]
+    prec = (record.get("config") or {}).get("precision") or {}
+    if prec.get("amp"):
+        words.append(f"amp={prec['amp']}")
+    if prec.get("channels_last"):
+        words.append("channels_last")
+    return words
+
+
 def row(record: dict[str, Any]) -> dict[str, str]:
     m = record["metrics"]
     timing = record.get("timing") or {}
@@ -66,7 +77,7 @@ def row(record: dict[str, Any]) -> dict[str, str]:
         "experiment": record.get("experiment") or "-",
         "dataset": (record["dataset"]["name"] or "-")
         + (f" -> {record['dataset']['test']}" if record["dataset"].get("test") else ""),
-        "options": " ".join(f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()) if v != "") or "-",
+        "options": " ".join(option_words(record)) or "-",
         "device": record["device"]["type"],
         "runs": "1",
         "score": f"{100 * acc:.2f}" if acc is not None else "-",
@@ -102,6 +113,7 @@ def group_key(record: dict[str, Any]) -> str:
             record["device"]["type"],
             record.get("profile"),
             record.get("options") or {},
+            (record.get("config") or {}).get("precision"),
             (d.get("fold") or [None, None])[1],
         ],
         sort_keys=True,

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from cnnbench.precision import FP32, Precision
 from cnnbench.spec import Profile, TensorData
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -62,6 +63,7 @@ def train(
     desc: str = "train",
     dev: TensorData | None = None,
     score: ScoreFn | None = None,
+    precision: Precision = FP32,
 ) -> TrainResult:
     """Train in place on tensors already on the model's device; returns what the run did.
 
@@ -90,17 +92,24 @@ def train(
     running_loss = torch.zeros((), device=device)
     running_correct = torch.zeros((), device=device, dtype=torch.long)
     seen_since = 0
-    selector = _BestEpoch(model, dev, score) if dev is not None and score is not None else None
+    selector = _BestEpoch(model, dev, score, precision) if dev is not None and score is not None else None
+    scaler = precision.scaler(device)
     for epoch in range(profile.epochs):
         perm = torch.randperm(n, generator=gen).to(device)
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
-            xb, yb = data.x[idx], data.y[idx]
+            xb, yb = precision.input(data.x[idx]), data.y[idx]
             optimizer.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
+            with precision.autocast(device):
+                logits = model(xb)
+                loss = loss_fn(logits, yb)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
             if scheduler is not None:
                 scheduler.step()
             steps += 1
@@ -153,14 +162,14 @@ def train(
 class _BestEpoch:
     """Scores a model on a dev split and keeps a copy of the best weights seen."""
 
-    def __init__(self, model: nn.Module, dev: TensorData, score: ScoreFn) -> None:
-        self.model, self.dev, self.score = model, dev, score
+    def __init__(self, model: nn.Module, dev: TensorData, score: ScoreFn, precision: Precision) -> None:
+        self.model, self.dev, self.score, self.precision = model, dev, score, precision
         self.scores: list[float] = []
         self.best_epoch: float | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
 
     def check(self, epoch: float) -> None:
-        value = self.score(predict(self.model, self.dev.x), self.dev.y)
+        value = self.score(predict(self.model, self.dev.x, precision=self.precision), self.dev.y)
         self.scores.append(round(value, 6))
         if self.best_epoch is None or value > max(self.scores[:-1]):
             self.best_epoch = epoch
@@ -171,11 +180,11 @@ class _BestEpoch:
             self.model.load_state_dict(self._best_state)
 
 
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Logits for all of x, in evaluation mode and batches."""
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, precision: Precision = FP32) -> torch.Tensor:
+    """Logits for all of x (as fp32), in evaluation mode and batches."""
     model.eval()
     outs = []
-    with torch.inference_mode():
+    with torch.inference_mode(), precision.autocast(x.device):
         for start in range(0, len(x), batch_size):
-            outs.append(model(x[start : start + batch_size]))
+            outs.append(model(precision.input(x[start : start + batch_size])).float())
     return torch.cat(outs)

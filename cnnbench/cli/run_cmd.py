@@ -10,6 +10,7 @@ import torch
 
 from cnnbench.device import CHOICES, resolve_device
 from cnnbench.errors import UsageError
+from cnnbench.precision import FP32, Precision
 from cnnbench.records import read_record
 from cnnbench.registry import get_task
 from cnnbench.runner import DataCache, RunConfig, check_profile, prepare_splits, run_and_write
@@ -44,6 +45,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timing-only", action="store_true", help="skip training; only count and time")
     p.add_argument("--no-timing", action="store_true", help="skip the kernel timings")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--amp", choices=("bf16", "fp16"), help="mixed precision (autocast; fp16 with a grad scaler, GPU only)"
+    )
+    p.add_argument("--channels-last", action="store_true", help="NHWC layout for image models and their inputs")
     p.add_argument("--save", type=Path, metavar="PATH", help="save the trained model (one run only) as a checkpoint")
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="record folder (default: %(default)s)")
 
@@ -204,6 +209,11 @@ def main(args: argparse.Namespace) -> int:
         task.data_spec(args.dataset)
     dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
+    precision = Precision(args.amp, args.channels_last)
+    if precision != FP32:
+        for cfg in plans:
+            precision.check(resolve_device(args.device), task.model_spec(cfg.model).input_shape)
+        plans = [dataclasses.replace(cfg, precision=precision) for cfg in plans]
     if args.save is not None:
         if len(plans) != 1 or plans[0].dataset is None:
             raise UsageError(f"--save needs exactly one trained run; this command plans {len(plans)} "
