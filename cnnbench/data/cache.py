@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from cnnbench.atomic import atomic_path
 
 ENV_VAR = "CNNBENCH_DATA"
 
@@ -27,13 +28,6 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 def atomic_copy(src: Path, dest: Path) -> Path:
     """Copy a file into place through a temporary file and a rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-    os.close(fd)
-    try:
+    with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dest

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cnnbench.atomic import atomic_path
 from cnnbench_tasks.go.board import IllegalMove
 from cnnbench_tasks.go.features import ALPHAGO48, RAW, extract, plane_offsets
 from cnnbench_tasks.go.sgf import Game, replay
@@ -113,32 +114,15 @@ def load_positions(games: list[Game], layout: str, cache_dir: Path, workers: int
         rows.flush()
         seconds = time.perf_counter() - t0
         del rows
-        final = np.load(tmp_rows, mmap_mode="r")[:at]
-        _save_npy_atomic(rows_path, final)
-        _save_meta_atomic(meta_path, ys[:at], game_ids[:at], skipped, seconds)
+        with atomic_path(rows_path, ".npy") as tmp:
+            if at == total:  # every game replayed: the extraction file is the cache entry as it is
+                os.replace(tmp_rows, tmp)
+            else:  # skipped games left unused rows at the end: keep the first `at`
+                with open(tmp, "wb") as f:
+                    np.save(f, np.load(tmp_rows, mmap_mode="r")[:at])
+        with atomic_path(meta_path, ".npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, y=ys[:at], game=game_ids[:at], skipped=np.asarray(skipped, dtype=str), seconds=seconds)
     finally:
         bar.close()
         tmp_rows.unlink(missing_ok=True)
     return Positions(np.load(rows_path, mmap_mode="r"), ys[:at], game_ids[:at], skipped, seconds, at / seconds)
-
-
-def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, array)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _save_meta_atomic(path: Path, y: np.ndarray, game: np.ndarray, skipped: list[str], seconds: float) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, y=y, game=game, skipped=np.asarray(skipped, dtype=str), seconds=seconds)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cnnbench.atomic import atomic_path
 from cnnbench_tasks.speech import synth
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -132,10 +132,7 @@ def synthesize(params: CorpusParams, workers: int | None = None, progress: bool 
 
 def save(corpus: Corpus, path: Path) -> None:
     """Write atomically: a temporary .npz in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    try:
+    with atomic_path(path, ".npz") as tmp:
         np.savez(
             tmp,
             audio=corpus.audio,
@@ -143,10 +140,6 @@ def save(corpus: Corpus, path: Path) -> None:
             meta=np.array(json.dumps(corpus.meta)),
             sample_rate=np.array(corpus.sample_rate),
         )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load(path: Path) -> Corpus:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnbench import records
+from cnnbench import atomic
 from cnnbench.errors import UsageError
 from cnnbench.records import SCHEMA_VERSION, read_record, write_record
 
@@ -34,7 +34,7 @@ def test_failure_mid_write_keeps_old_record(tmp_path: Path, monkeypatch: pytest.
     def boom(fd: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(records.os, "fsync", boom)
+    monkeypatch.setattr(atomic.os, "fsync", boom)
     with pytest.raises(OSError, match="disk full"):
         write_record(minimal() | {"model": "new"}, p)
     assert p.read_text() == old
@@ -42,7 +42,7 @@ def test_failure_mid_write_keeps_old_record(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_failure_mid_write_leaves_no_new_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(records.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("boom")))
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("boom")))
     with pytest.raises(OSError):
         write_record(minimal(), tmp_path / "r.json")
     assert list(tmp_path.iterdir()) == []

@@ -139,3 +139,12 @@ def test_policy_map_from_a_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main([*explain, "--out", str(tmp_path / "pics")]) == 0
     png = tmp_path / "pics" / "go-alphago-policy_policy.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cache_without_the_rows_of_an_illegal_game(tmp_path: Path) -> None:
+    good = random_game(5, 20)
+    bad = Game("bad.sgf", 1, (), ((BLACK, 60), (WHITE, 60)))  # the same point twice
+    found = load_positions([good, bad], "raw", tmp_path, workers=1, progress=False)
+    assert len(found.skipped) == 1 and "bad.sgf game 1: move 2" in found.skipped[0]
+    assert len(found.y) == len(np.asarray(found.x)) == sum(p is not None for _, p in good.moves)
+    assert set(found.game.tolist()) == {0}
