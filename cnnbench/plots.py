@@ -9,14 +9,6 @@ from cnnbench.figure_io import pyplot, save_figure
 from cnnbench.table import group_key
 
 
-def _pyplot():
-    return pyplot()
-
-
-def _save(fig, path: Path) -> Path:
-    return save_figure(fig, path, "svg")
-
-
 def _primary(r: dict[str, Any]) -> float | None:
     m = r["metrics"]
     return m.get(r.get("primary_metric", "accuracy"), m.get("accuracy"))
@@ -45,7 +37,7 @@ def score_vs(records: list[dict[str, Any]], x_metric: str, xlabel: str, title: s
     ]
     if not pts:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for x, y, label in pts:
         ax.scatter(x, y, s=25)
@@ -55,7 +47,7 @@ def score_vs(records: list[dict[str, Any]], x_metric: str, xlabel: str, title: s
     ax.set_ylabel("primary metric (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path, "svg")
 
 
 def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
@@ -68,7 +60,7 @@ def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -
             lines.setdefault(label, [(s["batch"], s["per_second"]) for s in fwd.values()])
     if not lines:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, pts in sorted(lines.items()):
         pts.sort()
@@ -80,7 +72,7 @@ def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -
     ax.set_title(title)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path, "svg")
 
 
 def cpu_vs_gpu(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
@@ -94,7 +86,7 @@ def cpu_vs_gpu(records: list[dict[str, Any]], title: str, path: Path) -> Path | 
     models = sorted({m for m, d in best if (m, "cpu") in best and (m, "cuda") in best})
     if not models:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     xs = range(len(models))
     ax.bar([x - 0.2 for x in xs], [best[(m, "cpu")] for m in models], 0.4, label="cpu")
@@ -104,4 +96,4 @@ def cpu_vs_gpu(records: list[dict[str, Any]], title: str, path: Path) -> Path | 
     ax.set_ylabel("forward samples/s")
     ax.set_title(title)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path, "svg")

@@ -55,6 +55,21 @@ class TaskOption:
     check: Callable[[str], str | None] = lambda value: None
 
 
+def positive_int(value: str) -> str | None:
+    """A TaskOption check: a positive integer."""
+    return None if value.isdigit() and int(value) > 0 else "a positive integer is expected"
+
+
+def one_of(*values: str) -> Callable[[str], str | None]:
+    """A TaskOption check: one of the given values."""
+    return lambda value: None if value in values else f"one of {', '.join(values)} is expected"
+
+
+def file_or_empty(value: str) -> str | None:
+    """A TaskOption check: empty (not set) or an existing file."""
+    return None if value == "" or Path(value).is_file() else "not an existing file"
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """A data set a task offers, by name."""

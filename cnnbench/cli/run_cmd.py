@@ -209,17 +209,17 @@ def main(args: argparse.Namespace) -> int:
         task.data_spec(args.dataset)
     dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
+    device = resolve_device(args.device)
     precision = Precision(args.amp, args.channels_last)
     if precision != FP32:
         for cfg in plans:
-            precision.check(resolve_device(args.device), task.model_spec(cfg.model).input_shape)
+            precision.check(device, task.model_spec(cfg.model).input_shape)
         plans = [dataclasses.replace(cfg, precision=precision) for cfg in plans]
     if args.save is not None:
         if len(plans) != 1 or plans[0].dataset is None:
             raise UsageError(f"--save needs exactly one trained run; this command plans {len(plans)} "
                              "(name one --model and a --dataset or --experiment)")  # fmt: skip
         plans = [dataclasses.replace(plans[0], save_to=args.save)]
-    device = resolve_device(args.device)
     data = DataCache(task, dirs, args.seed, device, progress=not args.no_progress, profile=args.profile_name)
 
     paths, skipped = [], []

@@ -29,26 +29,21 @@ ALPHAGO48 = (
 RAW = (("stone colour", 3), ("ones", 1), ("turns since", 8))  # board and history, no tactics
 
 
-class _NeighbourCount:
-    """Counts, for every point, how many of its neighbours are set in a boolean (n*n,) array."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    def __call__(self, mask: np.ndarray) -> np.ndarray:
-        m = mask.reshape(self.size, self.size).astype(np.int8)
-        out = np.zeros_like(m)
-        out[1:] += m[:-1]
-        out[:-1] += m[1:]
-        out[:, 1:] += m[:, :-1]
-        out[:, :-1] += m[:, 1:]
-        return out.reshape(-1)
+def _neighbour_count(mask: np.ndarray, size: int) -> np.ndarray:
+    """For every point, how many of its neighbours are set in a boolean (size*size,) array."""
+    m = mask.reshape(size, size).astype(np.int8)
+    out = np.zeros_like(m)
+    out[1:] += m[:-1]
+    out[:-1] += m[1:]
+    out[:, 1:] += m[:, :-1]
+    out[:, :-1] += m[:, 1:]
+    return out.reshape(-1)
 
 
 @functools.lru_cache
 def _degree(size: int) -> np.ndarray:
     """How many neighbours each point has (2 in a corner, 3 on an edge, 4 inside)."""
-    return _NeighbourCount(size)(np.ones(size * size, dtype=bool)).astype(np.int64)
+    return _neighbour_count(np.ones(size * size, dtype=bool), size).astype(np.int64)
 
 
 def plane_offsets(layout: tuple[tuple[str, int], ...]) -> dict[str, int]:
@@ -180,7 +175,7 @@ def extract(board: Board, colour: int, age: np.ndarray, move_number: int, layout
     empty = pts == EMPTY
     # an empty point with only empty neighbours: legal, captures nothing, liberties = its neighbours,
     # no eye, no ladder: set in bulk (most of the board for most of a game)
-    quiet = empty & (_NeighbourCount(board.size)(pts != EMPTY) == 0)
+    quiet = empty & (_neighbour_count(pts != EMPTY, board.size) == 0)
     quiet_idx = np.flatnonzero(quiet)
     planes[at["capture size"], quiet_idx] = 1
     planes[at["liberties after move"] + _degree(board.size)[quiet_idx] - 1, quiet_idx] = 1

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnbench.spec import DataRequest, DataSpec, Experiment, ModelSpec, Profile, Splits, Task, TaskOption
+from cnnbench.spec import DataRequest, DataSpec, ModelSpec, Profile, Splits, Task, TaskOption, one_of, positive_int
 from cnnbench_tasks.go import data
 from cnnbench_tasks.go.models import AlphaGoPolicy, DensePolicy, Policy, packed_bytes
 from cnnbench_tasks.go.positions import LAYOUTS, planes_of
@@ -20,14 +20,6 @@ ANCHORS = (
     "AlphaGo SL (Silver et al. 2016), one k=192 net: 55.4%; 57.0% with the 8-symmetry ensemble and k=256",
 )
 THROUGHPUT_BATCH = 128
-
-
-def _positive_int(value: str) -> str | None:
-    return None if value.isdigit() and int(value) > 0 else "a positive integer is expected"
-
-
-def _choice(*values: str):
-    return lambda v: None if v in values else f"one of {', '.join(values)} is expected"
 
 
 def _net(model: str, planes: int, options: Mapping[str, str]) -> nn.Module:
@@ -68,14 +60,14 @@ class GoTask(Task):
     default_models = ("alphago-policy", "alphago-policy-pool", "dnn")
     options = {
         "features": TaskOption("features", "feature planes: alphago48 or raw (board + history)", "alphago48",
-                               _choice(*LAYOUTS)),
-        "filters": TaskOption("filters", "k, filters per layer (AlphaGo: 192; smaller on CPU)", "64", _positive_int),
-        "layers": TaskOption("layers", "convolution layers in all (AlphaGo: 13; fewer on CPU)", "6", _positive_int),
-        "ensemble": TaskOption("ensemble", "1: evaluate averaging over the 8 symmetries", "0", _choice("0", "1")),
+                               one_of(*LAYOUTS)),
+        "filters": TaskOption("filters", "k, filters per layer (AlphaGo: 192; smaller on CPU)", "64", positive_int),
+        "layers": TaskOption("layers", "convolution layers in all (AlphaGo: 13; fewer on CPU)", "6", positive_int),
+        "ensemble": TaskOption("ensemble", "1: evaluate averaging over the 8 symmetries", "0", one_of("0", "1")),
         "selfplay_games": TaskOption("selfplay_games", "games of gnugo-selfplay to generate and use", "40",
-                                     _positive_int),
+                                     positive_int),
         "strict": TaskOption("strict", "1: a corrupt game or illegal move is fatal instead of skipped", "0",
-                             _choice("0", "1")),
+                             one_of("0", "1")),
     }  # fmt: skip
     profiles = {
         "quick": Profile(epochs=1, batch_size=64, lr=1e-3, time_budget_s=5, timing_min_runs=3,
@@ -120,9 +112,6 @@ class GoTask(Task):
             "top1": (top5[:, 0] == target).float().mean().item(),
             "top5": (top5 == target[:, None]).any(1).float().mean().item(),
         }
-
-    def experiments(self) -> list[Experiment]:
-        return []
 
     def summarize(self, records: list[dict[str, Any]]) -> list[str]:
         got = [r for r in records if "top1" in r["metrics"]]

@@ -134,7 +134,7 @@ class ImageTask(Task):
             )
         for r in records:
             if r["model"] == "resnet20" and "accuracy" in r["metrics"]:
-                epochs = r.get("training", {}).get("epochs_run")
+                epochs = (r.get("training") or {}).get("epochs_run")
                 lines.append(
                     f"CIFAR-10: resnet20 {100 * r['metrics']['accuracy']:.2f}% after {epochs} epochs without data "
                     "augmentation (He et al. 2016: 91.25% after ~164 epochs with augmentation)."

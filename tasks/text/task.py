@@ -9,7 +9,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnbench.spec import DataRequest, DataSpec, Experiment, ModelSpec, Profile, Splits, Task, TaskOption
+from cnnbench.spec import (
+    DataRequest,
+    DataSpec,
+    Experiment,
+    ModelSpec,
+    Profile,
+    Splits,
+    Task,
+    TaskOption,
+    file_or_empty,
+    positive_int,
+)
 from cnnbench_tasks.text import data
 from cnnbench_tasks.text.embedding import NAMED, check_choice
 from cnnbench_tasks.text.models import DCNN, BagOfEmbeddings, KimCNN
@@ -19,16 +30,6 @@ TIMING_VOCAB = 18_765  # Kim (2014), Table 1: MR vocabulary size; used when a mo
 # Kim (2014), Table 2, MR accuracy with 300-d word2vec (Google News) vectors; ours default to 50-d GloVe
 KIM_ANCHORS = {"kim-cnn-rand": 76.1, "kim-cnn-static": 81.0, "kim-cnn-non-static": 81.5, "kim-cnn-multichannel": 81.1}
 CONV_MODELS = ("kim-cnn-static", "kim-cnn-non-static", "kim-cnn-multichannel", "kmax-cnn", "dcnn")
-
-
-def _check_int(value: str) -> str | None:
-    return None if value.isdigit() and int(value) > 0 else "a positive integer is expected"
-
-
-def _check_path_or_empty(value: str) -> str | None:
-    from pathlib import Path
-
-    return None if value == "" or Path(value).is_file() else "not an existing file"
 
 
 Builder = Callable[[int, torch.Tensor, int], nn.Module]  # (num_classes, vectors, k) -> model
@@ -92,9 +93,9 @@ class TextTask(Task):
             "embedding", f"word vectors: {', '.join(NAMED)}, or a word2vec/GloVe file path", "glove-50", check_choice
         ),
         "w2v_text": TaskOption(
-            "w2v_text", "extra unlabelled text (UTF-8, a sentence a line) for w2v-own", "", _check_path_or_empty
+            "w2v_text", "extra unlabelled text (UTF-8, a sentence a line) for w2v-own", "", file_or_empty
         ),
-        "kmax_k": TaskOption("kmax_k", "k of kmax-cnn (Kalchbrenner et al. 2014: k_top = 4)", "4", _check_int),
+        "kmax_k": TaskOption("kmax_k", "k of kmax-cnn (Kalchbrenner et al. 2014: k_top = 4)", "4", positive_int),
     }
     profiles = {
         # quick: smoke test, seconds per model
