@@ -14,6 +14,7 @@ import torch
 
 from cnnbench import checkpoint
 from cnnbench.ceiling import ceiling
+from cnnbench.compiling import eval_batches, train_batches, warm_up
 from cnnbench.counting import count_flops, count_params
 from cnnbench.data.cache import cache_root
 from cnnbench.environment import (
@@ -137,9 +138,26 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
     num_classes = splits.train.num_classes if splits else spec.num_classes
     input_shape = tuple(splits.train.x.shape[1:]) if splits else spec.input_shape
     resources = {"options": dict(cfg.options), **(splits.resources if splits else {})}
-    model = cfg.precision.model(task.build(cfg.model, num_classes, input_shape, resources).to(device))
+    model = cfg.precision.layout(task.build(cfg.model, num_classes, input_shape, resources).to(device))
     metrics: dict[str, Any] = {"params": count_params(model), "params_trainable": count_params(model, True)}
     metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape, resources).to(device)))
+    batches = tuple(sorted({1, spec.throughput_batch})) if cfg.timing else ()
+    if cfg.precision.compile:
+        cfg.precision.compiled(model)
+        train_shapes, eval_shapes = set(batches), set(batches)
+        if splits is not None:
+            train_shapes |= train_batches(len(splits.train), cfg.profile.batch_size)
+            eval_shapes |= eval_batches(len(splits.test), len(splits.dev) if splits.dev is not None else 0)
+        metrics["compile_seconds"] = warm_up(
+            model,
+            lambda b: task.example_input(cfg.model, b, input_shape, resources),
+            num_classes,
+            task.loss,
+            train_shapes,
+            eval_shapes,
+            device,
+            cfg.precision,
+        )
     training: dict[str, Any] | None = None
     if splits is not None:
         result = train(
@@ -179,7 +197,6 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             min_time_s=cfg.profile.timing_min_time_s,
             max_time_s=cfg.profile.timing_max_time_s,
         )
-        batches = tuple(sorted({1, spec.throughput_batch}))
         timing = time_phases(
             model,
             lambda b: task.example_input(cfg.model, b, input_shape, resources),

@@ -49,13 +49,18 @@ def _primary(record: dict[str, Any]) -> float | None:
 
 
 def option_words(record: dict[str, Any]) -> list[str]:
-    """The task's options, then the run's speed options (--amp, --channels-last) when set."""
+    """The task's options, then the run's speed options (--amp, --channels-last, --compile, --nproc) when set."""
     words = [f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()) if v != ""]
     prec = (record.get("config") or {}).get("precision") or {}
     if prec.get("amp"):
         words.append(f"amp={prec['amp']}")
     if prec.get("channels_last"):
         words.append("channels_last")
+    if prec.get("compile"):
+        words.append("compile")
+    nproc = (record.get("distributed") or {}).get("world_size") or 1
+    if nproc > 1:
+        words.append(f"nproc={nproc}")
     return words
 
 

@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--amp", choices=("bf16", "fp16"), help="mixed precision (autocast; fp16 with a grad scaler, GPU only)"
     )
     p.add_argument("--channels-last", action="store_true", help="NHWC layout for image models and their inputs")
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile the model; compile time is recorded on its own"
+    )
     p.add_argument("--save", type=Path, metavar="PATH", help="save the trained model (one run only) as a checkpoint")
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="record folder (default: %(default)s)")
 
@@ -210,7 +213,7 @@ def main(args: argparse.Namespace) -> int:
     dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
     device = resolve_device(args.device)
-    precision = Precision(args.amp, args.channels_last)
+    precision = Precision(args.amp, args.channels_last, args.compile)
     if precision != FP32:
         for cfg in plans:
             precision.check(device, task.model_spec(cfg.model).input_shape)

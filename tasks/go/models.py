@@ -86,6 +86,10 @@ class Policy(nn.Module):
         super().__init__()
         self.net, self.planes, self.ensemble = net, planes, ensemble
 
+    def compile_targets(self) -> list[nn.Module]:
+        """--compile compiles the network only: forward draws a symmetry and unpacks bits in Python."""
+        return [self.net]
+
     def _on_symmetry(self, x: torch.Tensor, s: int) -> torch.Tensor:
         return untransform_points(self.net(transform(x, s)), s, SIZE)
 

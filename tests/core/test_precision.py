@@ -57,7 +57,7 @@ def test_run_records_the_options(mnist_dir: Path, tmp_path: Path, capsys: pytest
     assert main(args) == 0
     (path,) = list(out.rglob("*.json"))
     rec = read_record(path)
-    assert rec["config"]["precision"] == {"amp": "bf16", "channels_last": True}
+    assert rec["config"]["precision"] == {"amp": "bf16", "channels_last": True, "compile": False}
     assert rec["metrics"]["accuracy"] > 0.5 and rec["timing"]["forward"]["b1"]["median_ms"] > 0
     assert "amp=bf16 channels_last" in capsys.readouterr().out
     assert main([*args[:-3], "--amp", "fp16"]) == 2

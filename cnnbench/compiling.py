@@ -1,0 +1,71 @@
+"""--compile: compile every graph a run will need up front, so that its cost is recorded on its own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+from cnnbench.precision import Precision
+
+EVAL_BATCH = 1024  # train.predict's batch size
+
+
+def eval_batches(*sizes: int) -> set[int]:
+    """The batch shapes train.predict will feed for data sets of these sizes."""
+    out = set()
+    for n in sizes:
+        if n > 0:
+            out.add(min(EVAL_BATCH, n))
+            if n > EVAL_BATCH and n % EVAL_BATCH:
+                out.add(n % EVAL_BATCH)
+    return out
+
+
+def train_batches(n: int, batch_size: int) -> set[int]:
+    """The batch shapes the training loop will feed: full batches and the last partial one."""
+    bs = min(batch_size, n)
+    return {bs} | ({n % bs} if n % bs else set())
+
+
+def warm_up(
+    model: nn.Module,
+    example: Callable[[int], torch.Tensor],
+    num_classes: int,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    train_shapes: Iterable[int],
+    eval_shapes: Iterable[int],
+    device: torch.device,
+    precision: Precision,
+) -> float:
+    """Run a compiled model once per (mode, batch shape); returns the seconds this took (synchronised).
+
+    Forward+backward in training mode and an inference-mode forward in evaluation mode; the weights,
+    buffers (e.g. batch-norm statistics) and gradients are restored, so the run itself is unchanged.
+    """
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    gen = torch.Generator().manual_seed(0)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    model.train()
+    for b in sorted(set(train_shapes)):
+        x = precision.input(example(b).to(device))
+        y = torch.randint(0, num_classes, (b,), generator=gen).to(device)
+        with precision.autocast(device):
+            loss = loss_fn(model(x), y)
+        loss.backward()
+    model.eval()
+    for b in sorted(set(eval_shapes)):
+        # made outside inference mode, as the evaluation's inputs are: Dynamo guards on the tensor kind
+        x = precision.input(example(b).to(device))
+        with torch.inference_mode(), precision.autocast(device):
+            model(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(state)
+    model.zero_grad(set_to_none=True)
+    return seconds
