@@ -54,7 +54,8 @@ class RunConfig:
     options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
     fold: tuple[int, int] | None = None  # (index, count) of a cross-validation run
     save_to: Path | None = None  # write a checkpoint of the trained model here
-    precision: Precision = FP32  # --amp / --channels-last
+    precision: Precision = FP32  # --amp / --channels-last / --compile
+    timing_batch: int | None = None  # --timing-batch: the throughput batch instead of the model's own
 
 
 def check_profile(profile: Profile) -> None:
@@ -141,7 +142,8 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
     model = cfg.precision.layout(task.build(cfg.model, num_classes, input_shape, resources).to(device))
     metrics: dict[str, Any] = {"params": count_params(model), "params_trainable": count_params(model, True)}
     metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape, resources).to(device)))
-    batches = tuple(sorted({1, spec.throughput_batch})) if cfg.timing else ()
+    throughput_batch = cfg.timing_batch or spec.throughput_batch
+    batches = tuple(sorted({1, throughput_batch})) if cfg.timing else ()
     if cfg.precision.compile:
         cfg.precision.compiled(model)
         train_shapes, eval_shapes = set(batches), set(batches)
@@ -227,7 +229,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "options": dict(cfg.options),
         "profile": cfg.profile_name,
         "config": dataclasses.asdict(cfg.profile)
-        | {"throughput_batch": spec.throughput_batch, "input_shape": list(input_shape)}
+        | {"throughput_batch": throughput_batch, "input_shape": list(input_shape)}
         | {"precision": cfg.precision.as_dict()},
         "seed": cfg.seed,
         "device": {"type": device.type, **threads_info()},

@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-budget", type=float, help="stop training after this many seconds")
     p.add_argument("--batch-size", type=int, help="override the profile's training batch size")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument(
+        "--timing-batch", type=int, metavar="N", help="time batch 1 and N (default: the model's throughput batch)"
+    )
     p.add_argument("--timing-only", action="store_true", help="skip training; only count and time")
     p.add_argument("--no-timing", action="store_true", help="skip the kernel timings")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -135,6 +138,7 @@ def _plans_one_seed(args: argparse.Namespace, task: Task, models: list[str], pro
         timing=not args.no_timing,
         progress=not args.no_progress,
         command=args.command_line,
+        timing_batch=args.timing_batch,
     )
     experiments = task.experiments()
     if args.experiment:
@@ -206,6 +210,8 @@ def main(args: argparse.Namespace) -> int:
         if args.threads <= 0:
             raise UsageError(f"--threads must be positive, got {args.threads}")
         torch.set_num_threads(args.threads)
+    if args.timing_batch is not None and args.timing_batch <= 0:
+        raise UsageError(f"--timing-batch must be positive, got {args.timing_batch}")
     if args.timing_only and args.no_timing:
         raise UsageError("--timing-only and --no-timing together leave nothing to do")
     if args.dataset is not None:
