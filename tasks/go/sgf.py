@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sgfmill import sgf
-
 from cnnbench.errors import UsageError
 from cnnbench_tasks.go.board import BLACK, WHITE, Board, IllegalMove
 
@@ -81,6 +79,8 @@ def _point(move: tuple[int, int]) -> int:
 
 def _game(tree: bytes, source: str, index: int) -> Game | str:
     """A Game, or the reason it was skipped."""
+    from sgfmill import sgf  # here, not at import: listing tasks must not need every task's packages
+
     try:
         parsed = sgf.Sgf_game.from_bytes(tree)
     except ValueError as e:

