@@ -13,6 +13,7 @@ from typing import Any
 from cnnbench.errors import UsageError
 from cnnbench.records import atomic_write_text, read_records
 from cnnbench.registry import default_registry
+from cnnbench.speedup import SPEED_COLUMNS, format_speed_markdown, speed_rows
 from cnnbench.table import COLUMNS, format_markdown, group_key
 
 
@@ -82,6 +83,11 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None, pic
             lines += [f"## {machine}", "", machine_line(s.records[0][1]), ""]
         lines += [f"### {s.task}", "", format_markdown(s.plain), ""]
         lines += [line for line in summary_lines(s)] + ([""] if summary_lines(s) else [])
+        speed = speed_rows(s.plain)
+        if speed:
+            lines += ["Speed options against the plain run of the same model, data, seed and timing batch on this "
+                      "machine (ratios of medians from the records; see the speed columns below):", "",
+                      format_speed_markdown(speed), ""]  # fmt: skip
         lines += ["<details><summary>Records</summary>", ""]
         for path, rec in s.records:
             sha = (rec["commit"].get("sha") or "unknown")[:10]
@@ -92,6 +98,7 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None, pic
         lines += ["## What the models learned", "", "Made by `cnnbench explain` (see the main README):", ""]
         lines += [f"- [{Path(p).stem}]({p})" for p in pictures] + [""]
     lines += ["## Columns", ""] + [f"- **{k}**: {doc}" for k, doc in COLUMNS]
+    lines += ["", "## Speed columns", ""] + [f"- **{k}**: {doc}" for k, doc in SPEED_COLUMNS]
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from cnnbench.speedup import speed_words
+
 COLUMNS = (
     ("task", "task"),
     ("model", "model"),
@@ -29,7 +31,12 @@ COLUMNS = (
     ("step_sps", "training-step throughput at the throughput batch, samples/s"),
     ("noisy", "phases whose IQR exceeded 10% of the median"),
     ("interfered", "phases during which other processes kept > 0.15 core busy even after re-measuring"),
-    ("fwd_gflops", "achieved GFLOP/s of the forward pass at the throughput batch (% of the fp32 matmul ceiling)"),
+    (
+        "fwd_gflops",
+        "achieved GFLOP/s of the forward pass at the throughput batch (% of the machine's matmul ceiling in the "
+        "run's precision: bf16 for --amp runs, fp32 otherwise; none for fp32 on CUDA, where cuDNN's convolutions "
+        "run in TF32, a ceiling not measured)",
+    ),
 )
 
 
@@ -51,17 +58,23 @@ def _primary(record: dict[str, Any]) -> float | None:
 def option_words(record: dict[str, Any]) -> list[str]:
     """The task's options, then the run's speed options (--amp, --channels-last, --compile, --nproc) when set."""
     words = [f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()) if v != ""]
-    prec = (record.get("config") or {}).get("precision") or {}
-    if prec.get("amp"):
-        words.append(f"amp={prec['amp']}")
-    if prec.get("channels_last"):
-        words.append("channels_last")
-    if prec.get("compile"):
-        words.append("compile")
-    nproc = (record.get("distributed") or {}).get("world_size") or 1
-    if nproc > 1:
-        words.append(f"nproc={nproc}")
+    words += speed_words(record)
     return words
+
+
+def _ceiling_fraction(record: dict[str, Any], gflops: float | None) -> float | None:
+    """gflops over the matmul ceiling of the precision the run computed in (None where unknown)."""
+    top = record.get("ceiling") or {}
+    amp = ((record.get("config") or {}).get("precision") or {}).get("amp")
+    if gflops is None:
+        return None
+    if amp:
+        peak = top.get("matmul_bf16")  # fp16 and bf16 tensor-core peaks are equal on the GPUs measured
+    elif (record.get("device") or {}).get("type") == "cuda":
+        peak = None  # TF32 convolutions: the fp32 matmul ceiling would overstate the fraction
+    else:
+        peak = top.get("matmul_fp32")
+    return gflops / peak if peak else None
 
 
 def row(record: dict[str, Any]) -> dict[str, str]:
@@ -74,7 +87,7 @@ def row(record: dict[str, Any]) -> dict[str, str]:
     noisy = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("noisy"))
     interfered = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("interfered"))
     gflops = fwd_big.get("gflops") if fwd_big else None
-    frac = fwd_big.get("ceiling_fraction") if fwd_big else None
+    frac = _ceiling_fraction(record, gflops)
     acc = _primary(record)
     return {
         "task": record["task"],
