@@ -17,6 +17,7 @@ from cnnbench.ceiling import ceiling
 from cnnbench.compiling import eval_batches, train_batches, warm_up
 from cnnbench.counting import count_flops, count_params
 from cnnbench.data.cache import cache_root
+from cnnbench.distributed import SINGLE, World, describe, same_on_all_ranks
 from cnnbench.environment import (
     git_commit,
     machine_info,
@@ -131,8 +132,10 @@ def prepare_splits(task: Task, cfg: RunConfig, data: DataCache, device: torch.de
     return Splits(norm(train_part).to(device), norm(test_part).to(device), source.notes, dev, source.resources)
 
 
-def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None) -> dict[str, Any]:
-    """Do one run and return its record (not yet written)."""
+def run_one(
+    task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None, world: World = SINGLE
+) -> dict[str, Any]:
+    """Do one run and return its record (not yet written); with several processes, on every rank."""
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     spec = task.model_spec(cfg.model)
     seed_everything(cfg.seed)
@@ -173,15 +176,17 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             dev=splits.dev,
             score=(lambda lg, y: task.evaluate(lg, y)[task.primary_metric]) if splits.dev is not None else None,
             precision=cfg.precision,
+            world=world,
         )
         t0 = time.perf_counter()
         logits = predict(model, splits.test.x, precision=cfg.precision)
         metrics.update(task.evaluate(logits, splits.test.y))
+        same_on_all_ranks(metrics[task.primary_metric], world, device, f"test {task.primary_metric}")
         metrics.update(_by_group(task, logits, splits.test))
         metrics["eval_seconds"] = time.perf_counter() - t0
         metrics["train_seconds"] = result.train_seconds
         metrics["train_samples_per_second"] = result.samples_per_second
-        if cfg.save_to is not None:
+        if cfg.save_to is not None and world.is_main:
             extra = {k: v for k, v in splits.resources.items() if k != "options"}
             checkpoint.save(cfg.save_to, model, cfg.task, cfg.model, cfg.dataset, num_classes, input_shape,
                             cfg.options, extra)  # fmt: skip
@@ -192,7 +197,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             **({"checkpoint": str(cfg.save_to)} if cfg.save_to is not None else {}),
         }
     timing = None
-    if cfg.timing:
+    if cfg.timing and not world.active:  # kernel timings are single-process; --nproc runs record training
         budget = Budget(
             warmup=cfg.profile.timing_warmup,
             min_runs=cfg.profile.timing_min_runs,
@@ -227,6 +232,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
             **({"fold": list(cfg.fold)} if cfg.fold else {}),
         },
         "options": dict(cfg.options),
+        **({"distributed": describe(world, cfg.profile.batch_size)} if world.active else {}),
         "profile": cfg.profile_name,
         "config": dataclasses.asdict(cfg.profile)
         | {"throughput_batch": throughput_batch, "input_shape": list(input_shape)}
@@ -238,7 +244,7 @@ def run_one(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | N
         "versions": versions(device),
         "commit": git_commit(),
         "environment": timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {}),
-        "ceiling": _ceiling_summary(device) if cfg.timing else None,
+        "ceiling": _ceiling_summary(device) if timing else None,
         "started_utc": started,
         "command": cfg.command,
         "metrics": metrics,
@@ -290,6 +296,9 @@ def record_path(out_dir: Path, record: dict[str, Any]) -> Path:
     return out_dir / record["machine_slug"] / name
 
 
-def run_and_write(task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None, out: Path) -> Path:
-    record = run_one(task, cfg, device, splits)
-    return write_record(record, record_path(out, record))
+def run_and_write(
+    task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None, out: Path, world: World = SINGLE
+) -> Path | None:
+    """Run and write the record (rank 0 only: other ranks return None)."""
+    record = run_one(task, cfg, device, splits, world)
+    return write_record(record, record_path(out, record)) if world.is_main else None

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from cnnbench.distributed import SINGLE, World, any_rank, maybe_kill_self, mean_over_ranks, shard
 from cnnbench.precision import FP32, Precision
 from cnnbench.spec import Profile, TensorData
 
@@ -64,11 +65,16 @@ def train(
     dev: TensorData | None = None,
     score: ScoreFn | None = None,
     precision: Precision = FP32,
+    world: World = SINGLE,
 ) -> TrainResult:
     """Train in place on tensors already on the model's device; returns what the run did.
 
     With a dev split and a score, the model is scored on dev after every epoch (and when the time
     budget stops it) and ends with the weights of the best-scoring epoch (early stopping, as Kim 2014).
+
+    With several processes (world), every rank draws the same permutation and takes its share of each
+    global batch; DistributedDataParallel averages the gradients, and each rank's loss is weighted by its
+    share, so a step equals the single-process step on the same global batch.
     """
     if (dev is None) != (score is None):
         raise ValueError("dev and score go together")
@@ -84,6 +90,12 @@ def train(
     )
     gen = torch.Generator().manual_seed(seed)
     device = data.x.device
+    step_model = model
+    if world.active:
+        step_model = _ddp(model, device)
+        # the data order comes from gen, the same on every rank; dropout masks and other draws must not
+        # repeat across ranks (each rank's share of a batch would get the same mask)
+        torch.manual_seed(seed * 1_000_003 + world.rank)
     model.train()
     steps = samples = 0
     stopped_by = "epochs"
@@ -98,11 +110,14 @@ def train(
         perm = torch.randperm(n, generator=gen).to(device)
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
-            xb, yb = precision.input(data.x[idx]), data.y[idx]
+            mine, weight = shard(idx, world)
+            xb, yb = precision.input(data.x[mine]), data.y[mine]
             optimizer.zero_grad(set_to_none=True)
             with precision.autocast(device):
-                logits = model(xb)
-                loss = loss_fn(logits, yb)
+                logits = step_model(xb)
+                loss = loss_fn(logits, yb) if len(mine) else logits.sum() * 0.0
+                if world.active:
+                    loss = loss * weight
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
@@ -112,12 +127,13 @@ def train(
                 optimizer.step()
             if scheduler is not None:
                 scheduler.step()
+            maybe_kill_self(world)
             steps += 1
             samples += len(idx)
             # accumulate on device; read back only when the bar refreshes (a .item() per step would sync)
-            running_loss += loss.detach() * len(idx)
+            running_loss += loss.detach() * len(mine)
             running_correct += (logits.detach().argmax(1) == yb).sum()
-            seen_since += len(idx)
+            seen_since += len(mine)
             bar.update(1)
             if progress and steps % 50 == 0:
                 elapsed = time.perf_counter() - t0
@@ -131,7 +147,9 @@ def train(
                 running_loss.zero_()
                 running_correct.zero_()
                 seen_since = 0
-            if profile.time_budget_s is not None and time.perf_counter() - t0 >= profile.time_budget_s:
+            if profile.time_budget_s is not None and any_rank(
+                time.perf_counter() - t0 >= profile.time_budget_s, world, device
+            ):
                 stopped_by = "time_budget"
                 break
         if selector is not None:
@@ -141,7 +159,7 @@ def train(
             break
     if selector is not None:
         selector.restore()
-    loss_value = loss.item() if steps else float("nan")
+    loss_value = mean_over_ranks(loss.item(), world, device) if steps else float("nan")
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - t0
@@ -178,6 +196,12 @@ class _BestEpoch:
     def restore(self) -> None:
         if self._best_state is not None:
             self.model.load_state_dict(self._best_state)
+
+
+def _ddp(model: nn.Module, device: torch.device) -> nn.Module:
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, precision: Precision = FP32) -> torch.Tensor:

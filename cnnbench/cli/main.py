@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 from cnnbench import __version__
 from cnnbench.cli import compare_cmd, explain_cmd, list_cmd, machine_cmd, publish_cmd, run_cmd, summary_cmd, table_cmd
-from cnnbench.errors import UsageError
+from cnnbench.distributed import rank_argv
+from cnnbench.errors import RunFailed, UsageError
 
 VERBS = {
     "list": list_cmd,
@@ -35,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        argv = rank_argv() or sys.argv[1:]  # a process started by `run --nproc` gets its command from there
+    argv = list(argv)
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["cnnbench", *argv])
     try:
@@ -43,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"cnnbench: error: {e}", file=sys.stderr)
         return 2
+    except RunFailed as e:
+        print(f"cnnbench: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("cnnbench: interrupted; no record was written for the unfinished run", file=sys.stderr)
         return 130

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 from pathlib import Path
 
 import torch
 
+from cnnbench import distributed
 from cnnbench.device import CHOICES, resolve_device
-from cnnbench.errors import UsageError
+from cnnbench.errors import RunFailed, UsageError
 from cnnbench.precision import FP32, Precision
 from cnnbench.records import read_record
 from cnnbench.registry import get_task
@@ -55,6 +57,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--compile", action="store_true", help="torch.compile the model; compile time is recorded on its own"
     )
+    p.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="data-parallel training in N processes on this machine, started with torchrun (DDP; one per GPU, "
+        "or CPU processes with gloo); under torchrun itself (multi-node) this is not needed",
+    )
+    p.add_argument("--backend", choices=distributed.BACKENDS, help="torch.distributed backend (default: nccl on "
+                   "GPUs, gloo on CPU)")  # fmt: skip
     p.add_argument("--save", type=Path, metavar="PATH", help="save the trained model (one run only) as a checkpoint")
     p.add_argument("--out", type=Path, default=Path("results/runs"), help="record folder (default: %(default)s)")
 
@@ -194,7 +205,30 @@ def _plans_one_seed(args: argparse.Namespace, task: Task, models: list[str], pro
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.nproc is not None and not distributed.under_torchrun():
+        device = resolve_device(args.device)
+        distributed.check_nproc(args.nproc, device)
+        distributed.check_backend(args.backend, device)
+        if args.nproc > 1:
+            get_task(args.task)  # an unknown task fails here, once, not in every process
+            rc = distributed.launch(shlex.split(args.command_line)[1:], args.nproc)
+            if rc != 0:
+                raise RunFailed(f"the --nproc {args.nproc} run failed: a process exited with code {rc} (torchrun's "
+                                "report above); no record was written for the unfinished run")  # fmt: skip
+            return 0
+    world = distributed.SINGLE
+    if distributed.under_torchrun():
+        world, _ = distributed.init(resolve_device(args.device), args.backend)
+    try:
+        return _main(args, world)
+    finally:
+        distributed.finish(world)
+
+
+def _main(args: argparse.Namespace, world: distributed.World) -> int:
     task = get_task(args.task)
+    if not world.is_main:
+        args.no_progress = True
     models = args.model or list(task.default_models)
     for m in models:
         task.model_spec(m)  # unknown names fail here, before any work
@@ -219,6 +253,8 @@ def main(args: argparse.Namespace) -> int:
     dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
     device = resolve_device(args.device)
+    if world.active and device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)
     precision = Precision(args.amp, args.channels_last, args.compile)
     if precision != FP32:
         for cfg in plans:
@@ -230,6 +266,7 @@ def main(args: argparse.Namespace) -> int:
                              "(name one --model and a --dataset or --experiment)")  # fmt: skip
         plans = [dataclasses.replace(plans[0], save_to=args.save)]
     data = DataCache(task, dirs, args.seed, device, progress=not args.no_progress, profile=args.profile_name)
+    say = print if world.is_main else (lambda *a, **k: None)
 
     paths, skipped = [], []
     for cfg in plans:
@@ -237,20 +274,22 @@ def main(args: argparse.Namespace) -> int:
         label = f"{task.name}/{cfg.experiment + '/' if cfg.experiment else ''}{cfg.model}"
         if needed:
             skipped.append(f"{label}: skipped, needs --data {needed[0]}=PATH")
-            print(f"[{label}] {skipped[-1].split(': ', 1)[1]}", flush=True)
+            say(f"[{label}] {skipped[-1].split(': ', 1)[1]}", flush=True)
             continue
         splits = prepare_splits(task, cfg, data, device) if cfg.dataset else None
         test = f" -> {cfg.test_dataset}" if cfg.test_dataset else ""
         what = f"{cfg.dataset}{test}, {cfg.profile_name} profile" if cfg.dataset else "timing only, no data set"
-        print(f"[{label}] {what}, device {device.type}", flush=True)
-        path = run_and_write(task, cfg, device, splits, args.out)
+        say(f"[{label}] {what}, device {device.type}", flush=True)
+        path = run_and_write(task, cfg, device, splits, args.out, world)
+        if path is None:
+            continue
         paths.append(path)
-        print(f"  record: {path}", flush=True)
-    print()
+        say(f"  record: {path}", flush=True)
+    say()
     records = [read_record(p) for p in paths]
-    print(format_run_table(records))
+    say(format_run_table(records))
     for line in task.summarize(records):
-        print(line)
+        say(line)
     for line in skipped:
-        print(f"SKIPPED {line}")
+        say(f"SKIPPED {line}")
     return 0
