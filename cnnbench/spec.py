@@ -92,6 +92,9 @@ class ModelSpec:
     default_dataset: str | None = None  # None: timing only unless a data set is named
     datasets: tuple[str, ...] = ()  # data sets it can train on; () means any of the task's
     profile_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per profile name
+    # device types where channels_last is this model's default layout (where it was measured to win);
+    # --channels-last / --no-channels-last override it
+    channels_last_on: tuple[str, ...] = ()
 
 
 @dataclass

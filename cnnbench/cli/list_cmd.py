@@ -23,6 +23,7 @@ def main(args: argparse.Namespace) -> int:
         print("  models (input shape of one sample):")
         for m in task.models.values():
             default = " [default]" if m.name in task.default_models else ""
+            default += f" [channels_last on {', '.join(m.channels_last_on)}]" if m.channels_last_on else ""
             shape = "x".join(map(str, m.input_shape))
             print(f"    {m.name:<{width}} {shape:<10} {m.description}{default}")
         print("  data sets:")

@@ -16,7 +16,7 @@ from cnnbench.precision import FP32, Precision
 from cnnbench.records import read_record
 from cnnbench.registry import get_task
 from cnnbench.runner import DataCache, RunConfig, check_profile, prepare_splits, run_and_write
-from cnnbench.spec import PROFILES, Task
+from cnnbench.spec import PROFILES, ModelSpec, Task
 from cnnbench.table import format_run_table
 
 HELP = "train, evaluate and time models of a task, writing one JSON run record per model"
@@ -53,7 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--amp", choices=("bf16", "fp16"), help="mixed precision (autocast; fp16 with a grad scaler, GPU only)"
     )
-    p.add_argument("--channels-last", action="store_true", help="NHWC layout for image models and their inputs")
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        help="NHWC layout for image models and their inputs (default: the model's own choice for the device, "
+        "channels_last where it was measured to win; see `cnnbench list`)",
+    )
     p.add_argument(
         "--compile", action="store_true", help="torch.compile the model; compile time is recorded on its own"
     )
@@ -204,6 +209,15 @@ def _plans_one_seed(args: argparse.Namespace, task: Task, models: list[str], pro
     return plans
 
 
+def _precision(args: argparse.Namespace, spec: ModelSpec, device: torch.device) -> Precision:
+    """The run's speed options: as asked, the layout defaulting to the model's choice for the device."""
+    layout = args.channels_last if args.channels_last is not None else device.type in spec.channels_last_on
+    precision = Precision(args.amp, layout, args.compile)
+    if precision != FP32:
+        precision.check(device, spec.input_shape)
+    return precision
+
+
 def main(args: argparse.Namespace) -> int:
     if args.nproc is not None and not distributed.under_torchrun():
         device = resolve_device(args.device)
@@ -255,11 +269,7 @@ def _main(args: argparse.Namespace, world: distributed.World) -> int:
     device = resolve_device(args.device)
     if world.active and device.type == "cuda":
         device = torch.device("cuda", world.local_rank)
-    precision = Precision(args.amp, args.channels_last, args.compile)
-    if precision != FP32:
-        for cfg in plans:
-            precision.check(device, task.model_spec(cfg.model).input_shape)
-        plans = [dataclasses.replace(cfg, precision=precision) for cfg in plans]
+    plans = [dataclasses.replace(cfg, precision=_precision(args, task.model_spec(cfg.model), device)) for cfg in plans]
     if args.save is not None:
         if len(plans) != 1 or plans[0].dataset is None:
             raise UsageError(f"--save needs exactly one trained run; this command plans {len(plans)} "

@@ -54,6 +54,9 @@ class ImageTask(Task):
             MNIST_SHAPE,
             default_dataset="mnist",
             datasets=("mnist",),
+            # measured: benchmarks/test_channels_last.py (2.4-2.7x forward, 1.3-1.5x per training step on
+            # 2 CPU cores) and the channels_last rows of results/README.md; GPUs: no published measurement yet
+            channels_last_on=("cpu",),
         ),
         "dnn": ModelSpec(
             "dnn",

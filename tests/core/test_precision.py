@@ -62,3 +62,19 @@ def test_run_records_the_options(mnist_dir: Path, tmp_path: Path, capsys: pytest
     assert "amp=bf16 channels_last" in capsys.readouterr().out
     assert main([*args[:-3], "--amp", "fp16"]) == 2
     assert "--amp fp16 needs a CUDA device" in capsys.readouterr().err
+
+
+def test_layout_defaults_to_the_models_choice_for_the_device(mnist_dir: Path, tmp_path: Path) -> None:
+    """lecture-cnn runs channels_last on the CPU unless told otherwise; models without the choice stay NCHW."""
+    base = ["run", "--task", "image", "--dataset", "mnist", "--data-dir", str(mnist_dir), "--quick", "--no-progress",
+            "--no-timing", "--epochs", "1"]  # fmt: skip
+    layouts = {}
+    for flag in ([], ["--no-channels-last"]):
+        out = tmp_path / f"runs{len(flag)}"
+        assert main([*base, "--model", "lecture-cnn", "--model", "dnn", "--out", str(out), *flag]) == 0
+        for path in out.rglob("*.json"):
+            rec = read_record(path)
+            layouts[(rec["model"], bool(flag))] = rec["config"]["precision"]["channels_last"]
+    assert layouts == {("lecture-cnn", False): True, ("dnn", False): False,
+                       ("lecture-cnn", True): False, ("dnn", True): False}  # fmt: skip
+    assert get_task("image").model_spec("lecture-cnn").channels_last_on == ("cpu",)
