@@ -57,6 +57,7 @@ class RunConfig:
     save_to: Path | None = None  # write a checkpoint of the trained model here
     precision: Precision = FP32  # --amp / --channels-last / --compile
     timing_batch: int | None = None  # --timing-batch: the throughput batch instead of the model's own
+    threads: int | None = None  # --threads, when given (the threads used are in the record's device)
 
 
 def check_profile(profile: Profile) -> None:
@@ -236,7 +237,8 @@ def run_one(
         "profile": cfg.profile_name,
         "config": dataclasses.asdict(cfg.profile)
         | {"throughput_batch": throughput_batch, "input_shape": list(input_shape)}
-        | {"precision": cfg.precision.as_dict()},
+        | {"precision": cfg.precision.as_dict()}
+        | ({"threads": cfg.threads} if cfg.threads is not None else {}),
         "seed": cfg.seed,
         "device": {"type": device.type, **threads_info()},
         "machine": machine,

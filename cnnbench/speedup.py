@@ -1,5 +1,5 @@
-"""What each speed option buys: every record run with --amp, --channels-last, --compile or --nproc
-against the plain record of the same model, data, options, seed, machine and timing batch."""
+"""What each speed option buys: every record run with --amp, --channels-last, --compile, --nproc or
+--threads against the plain record of the same model, data, options, seed, machine and timing batch."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import Any
 SPEED_COLUMNS = (
     ("model", "model"),
     ("dataset", "data set trained on (none: timing only)"),
-    ("speed", "the speed options of the run compared with the plain (fp32, default layout, eager, 1 process) run"),
+    (
+        "speed",
+        "the speed options of the run compared with the plain run (fp32, NCHW, eager, 1 process, torch's "
+        "default threads)",
+    ),
     ("fwd_b1", "plain / option forward latency at batch 1 (above 1: the option is faster)"),
     ("fwd_tput", "option / plain forward throughput at the throughput batch"),
     ("step_tput", "option / plain training-step throughput at the throughput batch"),
@@ -24,7 +28,8 @@ def speed_words(record: dict[str, Any]) -> list[str]:
     words = [f"amp={prec['amp']}"] if prec.get("amp") else []
     words += [w for w in ("channels_last", "compile") if prec.get(w)]
     nproc = (record.get("distributed") or {}).get("world_size") or 1
-    return words + ([f"nproc={nproc}"] if nproc > 1 else [])
+    threads = (record.get("config") or {}).get("threads")
+    return words + ([f"nproc={nproc}"] if nproc > 1 else []) + ([f"threads={threads}"] if threads else [])
 
 
 def _base_key(record: dict[str, Any]) -> str:

@@ -155,6 +155,7 @@ def _plans_one_seed(args: argparse.Namespace, task: Task, models: list[str], pro
         progress=not args.no_progress,
         command=args.command_line,
         timing_batch=args.timing_batch,
+        threads=args.threads,
     )
     experiments = task.experiments()
     if args.experiment:

@@ -47,7 +47,10 @@ def test_compile_and_nproc_rows_and_the_newest_plain_twin() -> None:
     plain = _record(started="2026-11-22T00:00:00Z")
     compiled = _record({"amp": None, "channels_last": False, "compile": True}, fwd_ms=2.5)
     two = _record(world=2, train_s=60.0)
-    rows = {r["speed"]: r for r in speed_rows([old_plain, plain, compiled, two])}
+    one_thread = _record(train_s=150.0)
+    one_thread["config"]["threads"] = 1
+    rows = {r["speed"]: r for r in speed_rows([old_plain, plain, compiled, two, one_thread])}
+    assert rows["threads=1"]["train"] == "0.67x"
     assert rows["compile"]["fwd_tput"] == "4.00x" and rows["compile"]["compile_s"] == "12.5"
     assert rows["nproc=2"]["train"] == "1.67x"
-    assert format_speed_markdown(list(rows.values())).count("\n") == 3
+    assert format_speed_markdown(list(rows.values())).count("\n") == 4
