@@ -57,7 +57,13 @@ class TaskOption:
 
 def positive_int(value: str) -> str | None:
     """A TaskOption check: a positive integer."""
-    return None if value.isdigit() and int(value) > 0 else "a positive integer is expected"
+    return int_at_least(1)(value)
+
+
+def int_at_least(low: int) -> Callable[[str], str | None]:
+    """A TaskOption check: an integer >= low."""
+    what = "a positive integer" if low == 1 else f"an integer >= {low}"
+    return lambda value: None if value.isdigit() and int(value) >= low else f"{what} is expected"
 
 
 def one_of(*values: str) -> Callable[[str], str | None]:

@@ -8,7 +8,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnbench.spec import DataRequest, DataSpec, ModelSpec, Profile, Splits, Task, TaskOption, one_of, positive_int
+from cnnbench.spec import (
+    DataRequest,
+    DataSpec,
+    ModelSpec,
+    Profile,
+    Splits,
+    Task,
+    TaskOption,
+    int_at_least,
+    one_of,
+    positive_int,
+)
 from cnnbench_tasks.go import data
 from cnnbench_tasks.go.models import AlphaGoPolicy, DensePolicy, Policy, packed_bytes
 from cnnbench_tasks.go.positions import LAYOUTS, planes_of
@@ -62,7 +73,8 @@ class GoTask(Task):
         "features": TaskOption("features", "feature planes: alphago48 or raw (board + history)", "alphago48",
                                one_of(*LAYOUTS)),
         "filters": TaskOption("filters", "k, filters per layer (AlphaGo: 192; smaller on CPU)", "64", positive_int),
-        "layers": TaskOption("layers", "convolution layers in all (AlphaGo: 13; fewer on CPU)", "6", positive_int),
+        "layers": TaskOption("layers", "convolution layers in all, at least 3: 5x5, 3x3s, 1x1 (AlphaGo: 13; fewer "
+                             "on CPU)", "6", int_at_least(3)),
         "ensemble": TaskOption("ensemble", "1: evaluate averaging over the 8 symmetries", "0", one_of("0", "1")),
         "selfplay_games": TaskOption("selfplay_games", "games of gnugo-selfplay to generate and use", "40",
                                      positive_int),
