@@ -86,7 +86,9 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None, pic
         speed = speed_rows(s.plain)
         if speed:
             lines += ["Speed options against the plain run of the same model, data, seed and timing batch on this "
-                      "machine (ratios of medians from the records; see the speed columns below):", "",
+                      "machine (see the speed columns below). Each ratio compares two records made one after the "
+                      "other, so on a shared machine it carries that machine's drift; the interleaved benchmarks "
+                      "in `benchmarks/` give ratios with confidence intervals.", "",
                       format_speed_markdown(speed), ""]  # fmt: skip
         lines += ["<details><summary>Records</summary>", ""]
         for path, rec in s.records:

@@ -131,7 +131,8 @@ def group_key(record: dict[str, Any]) -> str:
             record["device"]["type"],
             record.get("profile"),
             record.get("options") or {},
-            (record.get("config") or {}).get("precision"),
+            speed_words(record),  # --amp, --channels-last, --compile, --nproc, --threads
+            (record.get("config") or {}).get("throughput_batch"),
             (d.get("fold") or [None, None])[1],
         ],
         sort_keys=True,

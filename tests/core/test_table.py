@@ -33,3 +33,11 @@ def test_seeds_and_folds_of_one_configuration_share_a_row() -> None:
 def test_markdown_has_one_line_per_group() -> None:
     md = format_markdown([_record(0, 0.7), _record(1, 0.8)])
     assert len(md.splitlines()) == 3 and "75.00 ± 7.07" in md
+
+
+def test_speed_options_get_their_own_rows() -> None:
+    plain = _record(0, 0.9)
+    two = _record(0, 0.9) | {"distributed": {"world_size": 2}}
+    one_thread = _record(0, 0.9)
+    one_thread["config"] = {"threads": 1}
+    assert len(rows([plain, two, one_thread])) == 3
