@@ -224,6 +224,8 @@ def main(args: argparse.Namespace) -> int:
         device = resolve_device(args.device)
         distributed.check_nproc(args.nproc, device)
         distributed.check_backend(args.backend, device)
+        if args.nproc > 1 and args.timing_only:
+            raise UsageError("--nproc with --timing-only: kernel timings are single-process; drop --nproc")
         if args.nproc > 1:
             get_task(args.task)  # an unknown task fails here, once, not in every process
             rc = distributed.launch(shlex.split(args.command_line)[1:], args.nproc)

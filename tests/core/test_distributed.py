@@ -74,6 +74,7 @@ def test_a_killed_rank_fails_the_run_clearly(mnist_dir: Path, tmp_path: Path) ->
         (["--nproc", "4096"], "asks for more processes than"),
         (["--nproc", "2", "--device", "cuda"], "no CUDA GPU is available"),
         (["--nproc", "2", "--backend", "nccl"], "--backend nccl"),
+        (["--nproc", "2", "--timing-only"], "kernel timings are single-process"),
     ],
 )
 def test_impossible_requests(extra: list, message: str, capsys: pytest.CaptureFixture) -> None:
