@@ -15,6 +15,7 @@ COLUMNS = (
     ("experiment", "the task's experiment, if the run was one"),
     ("dataset", "data set trained on (-> the one tested on, when different; none: timing only)"),
     ("options", "the task's options of the run (e.g. the text task's word vectors), then --amp / --channels-last"),
+    ("profile", "the task's hyper-parameter profile (quick, default, full)"),
     ("device", "device type of the run"),
     ("runs", "records in the row: seeds x cross-validation folds (metrics are their mean ± sample std)"),
     (
@@ -96,6 +97,7 @@ def row(record: dict[str, Any]) -> dict[str, str]:
         "dataset": (record["dataset"]["name"] or "-")
         + (f" -> {record['dataset']['test']}" if record["dataset"].get("test") else ""),
         "options": " ".join(option_words(record)) or "-",
+        "profile": record.get("profile") or "-",
         "device": record["device"]["type"],
         "runs": "1",
         "score": f"{100 * acc:.2f}" if acc is not None else "-",

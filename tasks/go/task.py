@@ -129,6 +129,7 @@ class GoTask(Task):
         got = [r for r in records if "top1" in r["metrics"]]
         if not got:
             return []
-        parts = [f"{r['model']} {100 * r['metrics']['top1']:.1f}% top-1 / {100 * r['metrics']['top5']:.1f}% top-5"
+        parts = [f"{r['model']} ({r.get('profile')} profile, {r['dataset'].get('notes', {}).get('games_used', '?')} "
+                 f"games) {100 * r['metrics']['top1']:.1f}% top-1 / {100 * r['metrics']['top5']:.1f}% top-5"
                  for r in sorted(got, key=lambda r: -r["metrics"]["top1"])]  # fmt: skip
         return ["Move prediction on held-out games: " + "; ".join(parts) + ". Anchors: " + "; ".join(ANCHORS) + "."]
