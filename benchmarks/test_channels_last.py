@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnbench.interleave import interleaved_ratio
+from cnnbench.interleave import benchmark_ratio, interleaved_ratio
 from cnnbench.phases import phase_fn
 from cnnbench.precision import FP32, Precision
 from cnnbench.registry import get_task
@@ -34,12 +34,7 @@ def test_channels_last_lecture_cnn(benchmark, phase: str, batch: int) -> None:
     def compare():
         return interleaved_ratio(b, a, rounds=15, reps=5)  # time(default) / time(channels_last)
 
-    benchmark.group = "image/channels_last vs default layout"
-    r = benchmark.pedantic(compare, rounds=1, iterations=1)
-    benchmark.extra_info.update(r.as_dict(), phase=phase, batch=batch, a="channels_last", b="default")
-    print(
-        f"\nlecture-cnn {phase} batch {batch}: channels_last {r.a_median_ms:.3f} ms, default {r.b_median_ms:.3f} ms, "
-        f"default/channels_last = {r.ratio:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f})"
-    )
+    benchmark_ratio(benchmark, "image/channels_last vs default layout", compare, f"lecture-cnn {phase} batch {batch}",
+                    "channels_last", "default", phase=phase, batch=batch)  # fmt: skip
     with torch.no_grad():
         torch.testing.assert_close(plain.eval()(x), fast.eval()(CL.input(x)), atol=1e-5, rtol=1e-5)

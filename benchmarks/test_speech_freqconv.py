@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnbench.interleave import interleaved_ratio
+from cnnbench.interleave import benchmark_ratio, interleaved_ratio
 from cnnbench_tasks.speech.models import FreqConv
 
 
@@ -23,12 +23,7 @@ def test_conv1d_vs_conv2d_formulation(benchmark, frames: int) -> None:
         with torch.inference_mode():
             return interleaved_ratio(lambda: layer(x), lambda: layer.conv2d_reference(x), rounds=15, reps=5)
 
-    benchmark.group = "speech/freq-conv formulation"
-    r = benchmark.pedantic(compare, rounds=1, iterations=1)
-    benchmark.extra_info.update(r.as_dict(), frames=frames, batch=64, a="conv1d", b="conv2d")
-    print(
-        f"\nfreq conv, {frames} frames, batch 64: conv1d {r.a_median_ms:.3f} ms, conv2d {r.b_median_ms:.3f} ms, "
-        f"conv2d/conv1d = {r.ratio:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f})"
-    )
+    benchmark_ratio(benchmark, "speech/freq-conv formulation", compare, f"freq conv, {frames} frames, batch 64",
+                    "conv1d", "conv2d", frames=frames, batch=64)  # fmt: skip
     with torch.inference_mode():
         torch.testing.assert_close(layer(x), layer.conv2d_reference(x), atol=1e-4, rtol=1e-4)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnbench.interleave import interleaved_ratio
+from cnnbench.interleave import benchmark_ratio, interleaved_ratio
 from cnnbench_tasks.text.models import as_conv2d, conv2d_formulation
 from cnnbench_tasks.text.pooling import kmax_pool, kmax_pool_argsort
 
@@ -30,13 +30,9 @@ def test_conv1d_vs_conv2d_full_height_filters(benchmark, dim: int) -> None:
         with torch.inference_mode():
             return interleaved_ratio(lambda: conv(e), lambda: conv2d_formulation(conv2d, e), rounds=15, reps=20)
 
-    benchmark.group = "text/full-height filter formulation"
-    r = benchmark.pedantic(compare, rounds=1, iterations=1)
-    benchmark.extra_info.update(r.as_dict(), dim=dim, batch=BATCH, length=LENGTH, a="conv1d", b="conv2d")
-    print(
-        f"\nwidth-5 filters over {dim}-d embeddings, batch {BATCH}x{LENGTH}: conv1d {r.a_median_ms:.3f} ms, "
-        f"conv2d {r.b_median_ms:.3f} ms, conv2d/conv1d = {r.ratio:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f})"
-    )
+    benchmark_ratio(benchmark, "text/full-height filter formulation", compare,
+                    f"width-5 filters over {dim}-d embeddings, batch {BATCH}x{LENGTH}", "conv1d", "conv2d",
+                    dim=dim, batch=BATCH, length=LENGTH)  # fmt: skip
     with torch.inference_mode():
         torch.testing.assert_close(conv(e), conv2d_formulation(conv2d, e), atol=1e-4, rtol=1e-4)
 
@@ -50,11 +46,6 @@ def test_topk_vs_argsort_kmax_pooling(benchmark, positions: int) -> None:
         with torch.inference_mode():
             return interleaved_ratio(lambda: kmax_pool(x, 4), lambda: kmax_pool_argsort(x, 4), rounds=15, reps=20)
 
-    benchmark.group = "text/k-max pooling formulation"
-    r = benchmark.pedantic(compare, rounds=1, iterations=1)
-    benchmark.extra_info.update(r.as_dict(), positions=positions, batch=BATCH, a="topk", b="argsort")
-    print(
-        f"\n4-max pooling of {BATCH}x300x{positions}: topk {r.a_median_ms:.3f} ms, argsort {r.b_median_ms:.3f} ms, "
-        f"argsort/topk = {r.ratio:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f})"
-    )
+    benchmark_ratio(benchmark, "text/k-max pooling formulation", compare, f"4-max pooling of {BATCH}x300x{positions}",
+                    "topk", "argsort", positions=positions, batch=BATCH)  # fmt: skip
     torch.testing.assert_close(kmax_pool(x, 4)[0], kmax_pool_argsort(x, 4))

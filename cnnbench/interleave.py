@@ -75,3 +75,15 @@ def interleaved_ratio(
         a_median_ms=1e3 * statistics.median(ta),
         b_median_ms=1e3 * statistics.median(tb),
     )
+
+
+def benchmark_ratio(benchmark, group: str, compare: Callable[[], Ratio], label: str, a: str, b: str, **info) -> Ratio:
+    """Run `compare` once under pytest-benchmark, keep its ratio in extra_info and print it."""
+    benchmark.group = group
+    r = benchmark.pedantic(compare, rounds=1, iterations=1)
+    benchmark.extra_info.update(r.as_dict(), a=a, b=b, **info)
+    print(
+        f"\n{label}: {a} {r.a_median_ms:.3f} ms, {b} {r.b_median_ms:.3f} ms, "
+        f"{b}/{a} = {r.ratio:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f})"
+    )
+    return r
