@@ -11,17 +11,20 @@ import numpy as np
 from cnnbench.figure_io import pyplot, save_figure
 
 
-def save_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: Path, cmap: str = "gray") -> Path:
-    """images: 2-D arrays (or HxWx3); one tile each, titled; returns the path."""
-    plt = pyplot()
-
-    n = len(images)
-    cols = min(n, 6)
+def _tiles(n: int, max_cols: int, tile_inches: tuple[float, float]):
+    """A figure of n tiles, at most max_cols a row, every axis switched off; (figure, axes)."""
+    cols = min(n, max_cols)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(tile_inches[0] * cols, tile_inches[1] * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, img, title in zip(axes.flat, images, titles, strict=False):
+    return fig, axes.flat
+
+
+def save_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: Path, cmap: str = "gray") -> Path:
+    """images: 2-D arrays (or HxWx3); one tile each, titled; returns the path."""
+    fig, axes = _tiles(len(images), 6, (2.2, 2.4))
+    for ax, img, title in zip(axes, images, titles, strict=False):
         ax.imshow(img, cmap=cmap)
         ax.set_title(title, fontsize=7)
     return save_figure(fig, path, "png", 110)
@@ -66,15 +69,8 @@ def save_boards(
 ) -> Path:  # fmt: skip
     """Go boards: the policy's probability per point as a heat map, the player's stones black, the
     opponent's white, the move actually played circled in green. Arrays are (19, 19), row 0 at the bottom."""
-    plt = pyplot()
-
-    n = len(probs)
-    cols = min(n, 3)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.4 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, mine, theirs, p, move, title in zip(axes.flat, own, other, probs, moves, titles, strict=False):
+    fig, axes = _tiles(len(probs), 3, (4.2, 4.4))
+    for ax, mine, theirs, p, move, title in zip(axes, own, other, probs, moves, titles, strict=False):
         size = p.shape[0]
         ax.imshow(p, cmap="Reds", origin="lower", vmin=0)
         for stones, face in ((mine, "black"), (theirs, "white")):
