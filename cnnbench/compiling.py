@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from cnnbench.phases import restoring
 from cnnbench.precision import Precision
 
 EVAL_BATCH = 1024  # train.predict's batch size
@@ -45,27 +46,24 @@ def warm_up(
     Forward+backward in training mode and an inference-mode forward in evaluation mode; the weights,
     buffers (e.g. batch-norm statistics) and gradients are restored, so the run itself is unchanged.
     """
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     gen = torch.Generator().manual_seed(0)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    t0 = time.perf_counter()
-    model.train()
-    for b in sorted(set(train_shapes)):
-        x = precision.input(example(b).to(device))
-        y = torch.randint(0, num_classes, (b,), generator=gen).to(device)
-        with precision.autocast(device):
-            loss = loss_fn(model(x), y)
-        loss.backward()
-    model.eval()
-    for b in sorted(set(eval_shapes)):
-        # made outside inference mode, as the evaluation's inputs are: Dynamo guards on the tensor kind
-        x = precision.input(example(b).to(device))
-        with torch.inference_mode(), precision.autocast(device):
-            model(x)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - t0
-    model.load_state_dict(state)
-    model.zero_grad(set_to_none=True)
-    return seconds
+    with restoring(model):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        model.train()
+        for b in sorted(set(train_shapes)):
+            x = precision.input(example(b).to(device))
+            y = torch.randint(0, num_classes, (b,), generator=gen).to(device)
+            with precision.autocast(device):
+                loss = loss_fn(model(x), y)
+            loss.backward()
+        model.eval()
+        for b in sorted(set(eval_shapes)):
+            # made outside inference mode, as the evaluation's inputs are: Dynamo guards on the tensor kind
+            x = precision.input(example(b).to(device))
+            with torch.inference_mode(), precision.autocast(device):
+                model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - t0

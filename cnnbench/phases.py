@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -61,19 +62,29 @@ def time_phases(
 
     The weights are restored afterwards so that timing never changes a trained model.
     """
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     # train_step is timed with SGD + momentum (its state is thrown away with the restored weights)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
     out: dict[str, dict[str, dict]] = {p: {} for p in PHASES}
     gen = torch.Generator().manual_seed(0)
-    for batch in batches:
-        x = example(batch).to(device)
-        y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
-        for phase in PHASES:
-            model.train(phase != "forward")
-            stats: Stats = measure(phase_fn(phase, model, x, y, loss_fn, optimizer, precision), batch, budget, device)
-            out[phase][f"b{batch}"] = stats.as_dict()
-    model.load_state_dict(state)
-    model.zero_grad(set_to_none=True)
-    model.eval()
+    with restoring(model):
+        for batch in batches:
+            x = example(batch).to(device)
+            y = torch.randint(0, num_classes, (batch,), generator=gen).to(device)
+            for phase in PHASES:
+                model.train(phase != "forward")
+                stats: Stats = measure(phase_fn(phase, model, x, y, loss_fn, optimizer, precision), batch, budget,
+                                       device)  # fmt: skip
+                out[phase][f"b{batch}"] = stats.as_dict()
     return out
+
+
+@contextlib.contextmanager
+def restoring(model: nn.Module) -> Iterator[None]:
+    """Work on a model and leave it as it was: weights and buffers restored, no gradients, eval mode."""
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    try:
+        yield
+    finally:
+        model.load_state_dict(state)
+        model.zero_grad(set_to_none=True)
+        model.eval()
