@@ -32,6 +32,7 @@ from cnnbench.phases import time_phases
 from cnnbench.precision import FP32, Precision
 from cnnbench.records import SCHEMA_VERSION, write_record
 from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
+from cnnbench.table import matmul_peak
 from cnnbench.timing import Budget
 from cnnbench.train import predict, seed_everything, train
 
@@ -215,7 +216,7 @@ def run_one(
             device,
             cfg.precision,
         )
-        add_efficiency(timing, metrics, ceiling(device))
+        add_efficiency(timing, metrics, matmul_peak(_ceiling_summary(device), cfg.precision.amp, device.type))
     machine = machine_info(device)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -255,9 +256,8 @@ def run_one(
     }
 
 
-def add_efficiency(timing: dict[str, dict[str, dict]], metrics: dict[str, Any], top: dict) -> None:
-    """Achieved GFLOP/s of every timed phase, and its fraction of the machine's fp32 matmul ceiling."""
-    peak = top["matmul_fp32"]["gflops"]
+def add_efficiency(timing: dict[str, dict[str, dict]], metrics: dict[str, Any], peak: float | None) -> None:
+    """Achieved GFLOP/s of every timed phase, and its fraction of the matmul ceiling (see matmul_peak)."""
     for phase, per_batch in timing.items():
         flops = metrics["flops_fwd"] if phase == "forward" else metrics["flops_train"]
         for stats in per_batch.values():

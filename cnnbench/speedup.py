@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cnnbench.table import largest_batch, speed_words
+
 SPEED_COLUMNS = (
     ("model", "model"),
     ("dataset", "data set trained on (none: timing only)"),
@@ -23,15 +25,6 @@ SPEED_COLUMNS = (
 )
 
 
-def speed_words(record: dict[str, Any]) -> list[str]:
-    prec = (record.get("config") or {}).get("precision") or {}
-    words = [f"amp={prec['amp']}"] if prec.get("amp") else []
-    words += [w for w in ("channels_last", "compile") if prec.get(w)]
-    nproc = (record.get("distributed") or {}).get("world_size") or 1
-    threads = (record.get("config") or {}).get("threads")
-    return words + ([f"nproc={nproc}"] if nproc > 1 else []) + ([f"threads={threads}"] if threads else [])
-
-
 def _base_key(record: dict[str, Any]) -> str:
     d, cfg = record["dataset"], record.get("config") or {}
     return json.dumps(
@@ -44,9 +37,7 @@ def _base_key(record: dict[str, Any]) -> str:
 
 def _median(record: dict[str, Any], phase: str, largest: bool) -> tuple[float, int] | None:
     per_batch = (record.get("timing") or {}).get(phase) or {}
-    if not per_batch:
-        return None
-    stats = max(per_batch.values(), key=lambda s: s["batch"]) if largest else per_batch.get("b1")
+    stats = largest_batch(per_batch) if largest else per_batch.get("b1")
     return (stats["median_ms"], stats["batch"]) if stats else None
 
 

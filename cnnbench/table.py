@@ -7,8 +7,6 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from cnnbench.speedup import speed_words
-
 COLUMNS = (
     ("task", "task"),
     ("model", "model"),
@@ -45,7 +43,7 @@ def _rate(v: float) -> str:
     return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
-def _largest_batch(phase: dict[str, Any] | None) -> dict[str, Any] | None:
+def largest_batch(phase: dict[str, Any] | None) -> dict[str, Any] | None:
     if not phase:
         return None
     return max(phase.values(), key=lambda s: s["batch"])
@@ -56,6 +54,16 @@ def _primary(record: dict[str, Any]) -> float | None:
     return m.get(record.get("primary_metric", "accuracy"), m.get("accuracy"))
 
 
+def speed_words(record: dict[str, Any]) -> list[str]:
+    """The run's speed options (--amp, --channels-last, --compile, --nproc, --threads) as short words."""
+    prec = (record.get("config") or {}).get("precision") or {}
+    words = [f"amp={prec['amp']}"] if prec.get("amp") else []
+    words += [w for w in ("channels_last", "compile") if prec.get(w)]
+    nproc = (record.get("distributed") or {}).get("world_size") or 1
+    threads = (record.get("config") or {}).get("threads")
+    return words + ([f"nproc={nproc}"] if nproc > 1 else []) + ([f"threads={threads}"] if threads else [])
+
+
 def option_words(record: dict[str, Any]) -> list[str]:
     """The task's options, then the run's speed options (--amp, --channels-last, --compile, --nproc) when set."""
     words = [f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()) if v != ""]
@@ -63,19 +71,23 @@ def option_words(record: dict[str, Any]) -> list[str]:
     return words
 
 
-def _ceiling_fraction(record: dict[str, Any], gflops: float | None) -> float | None:
-    """gflops over the matmul ceiling of the precision the run computed in (None where unknown)."""
-    top = record.get("ceiling") or {}
-    amp = ((record.get("config") or {}).get("precision") or {}).get("amp")
-    if gflops is None:
-        return None
+def matmul_peak(ceiling: dict[str, Any], amp: str | None, device_type: str) -> float | None:
+    """The matmul GFLOP/s ceiling (a record's flat `ceiling` summary) that a run's FLOPs compare with:
+    bf16 for --amp runs, fp32 otherwise; none for fp32 on CUDA, where cuDNN runs its convolutions in
+    TF32, a ceiling not measured (the fp32 matmul ceiling would overstate the fraction)."""
     if amp:
-        peak = top.get("matmul_bf16")  # fp16 and bf16 tensor-core peaks are equal on the GPUs measured
-    elif (record.get("device") or {}).get("type") == "cuda":
-        peak = None  # TF32 convolutions: the fp32 matmul ceiling would overstate the fraction
-    else:
-        peak = top.get("matmul_fp32")
-    return gflops / peak if peak else None
+        return ceiling.get("matmul_bf16")  # fp16 and bf16 tensor-core peaks are equal on the GPUs measured
+    return None if device_type == "cuda" else ceiling.get("matmul_fp32")
+
+
+def _ceiling_fraction(record: dict[str, Any], gflops: float | None) -> float | None:
+    """gflops over the matmul ceiling of the precision the run computed in (None where unknown).
+
+    Computed here rather than read from the record: records made before matmul_peak stored a
+    fraction of the fp32 ceiling for every run."""
+    amp = ((record.get("config") or {}).get("precision") or {}).get("amp")
+    peak = matmul_peak(record.get("ceiling") or {}, amp, (record.get("device") or {}).get("type", "cpu"))
+    return gflops / peak if gflops is not None and peak else None
 
 
 def row(record: dict[str, Any]) -> dict[str, str]:
@@ -83,8 +95,8 @@ def row(record: dict[str, Any]) -> dict[str, str]:
     timing = record.get("timing") or {}
     fwd = timing.get("forward", {})
     fwd_b1 = fwd.get("b1")
-    fwd_big = _largest_batch(fwd)
-    step_big = _largest_batch(timing.get("train_step"))
+    fwd_big = largest_batch(fwd)
+    step_big = largest_batch(timing.get("train_step"))
     noisy = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("noisy"))
     interfered = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("interfered"))
     gflops = fwd_big.get("gflops") if fwd_big else None
