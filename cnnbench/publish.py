@@ -14,7 +14,7 @@ from cnnbench.errors import UsageError
 from cnnbench.records import atomic_write_text, read_records
 from cnnbench.registry import default_registry
 from cnnbench.speedup import SPEED_COLUMNS, format_speed_markdown, speed_rows
-from cnnbench.table import COLUMNS, format_markdown, group_key
+from cnnbench.table import COLUMNS, format_markdown, group_key, training_config
 
 
 @dataclass
@@ -101,14 +101,38 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None, pic
         lines += [f"- [{Path(p).stem}]({p})" for p in pictures] + [""]
     lines += ["## Columns", ""] + [f"- **{k}**: {doc}" for k, doc in COLUMNS]
     lines += ["", "## Speed columns", ""] + [f"- **{k}**: {doc}" for k, doc in SPEED_COLUMNS]
+    lines += ["", "## CSV columns (`csv/<task>_<device>.csv`: raw numbers, one row per table row)", ""]
+    lines += [f"- **{k}**: {doc}" for k, doc in CSV_FIELDS]
     return "\n".join(lines) + "\n"
 
 
-CSV_COLUMNS = (
-    "machine", "task", "model", "experiment", "dataset", "test_dataset", "options", "device", "profile", "runs",
-    "score_mean", "score_std", "params", "flops_fwd", "train_seconds_mean", "fwd_b1_median_ms", "fwd_batch",
-    "fwd_per_second", "step_batch", "step_per_second", "torch", "commits",
-)  # fmt: skip
+CSV_FIELDS = (
+    ("machine", "machine folder of the records under results/runs"),
+    ("task", "task"),
+    ("model", "model"),
+    ("experiment", "the task's experiment, if the run was one"),
+    ("dataset", "data set trained on"),
+    ("test_dataset", "data set tested on, when different"),
+    ("options", "the task's options of the run (key=value)"),
+    ("device", "device type"),
+    ("profile", "hyper-parameter profile"),
+    ("runs", "records in the row (seeds x folds)"),
+    ("score_mean", "the task's primary metric on the test split, a fraction, mean over the runs"),
+    ("score_std", "its sample standard deviation (empty for one run)"),
+    ("params", "trainable and frozen parameters"),
+    ("flops_fwd", "forward FLOPs per sample"),
+    ("epochs_run_mean", "epochs trained, mean over the runs (fractional when a time budget stopped them)"),
+    ("time_budget_s", "the training time budget in seconds (empty: none)"),
+    ("train_seconds_mean", "training wall time in seconds, mean over the runs"),
+    ("fwd_b1_median_ms", "forward latency at batch 1, median ms"),
+    ("fwd_batch", "the throughput batch of the forward timing"),
+    ("fwd_per_second", "forward throughput at that batch, samples/s"),
+    ("step_batch", "the throughput batch of the training-step timing"),
+    ("step_per_second", "training-step throughput at that batch, samples/s"),
+    ("torch", "PyTorch version"),
+    ("commits", "commits of cnnbench that made the records"),
+)
+CSV_COLUMNS = tuple(k for k, _ in CSV_FIELDS)
 
 
 def _groups(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -125,6 +149,7 @@ def csv_row(group: list[dict[str, Any]]) -> dict[str, Any]:
     scores = [r["metrics"][r.get("primary_metric", "accuracy")] for r in group
               if r.get("primary_metric", "accuracy") in r["metrics"]]  # fmt: skip
     secs = [r["metrics"]["train_seconds"] for r in group if "train_seconds" in r["metrics"]]
+    epochs = [r["training"]["epochs_run"] for r in group if r.get("training")]
     fwd = (timed or {}).get("timing", {}).get("forward", {}) if timed else {}
     step = (timed or {}).get("timing", {}).get("train_step", {}) if timed else {}
     big_f = max(fwd.values(), key=lambda x: x["batch"]) if fwd else None
@@ -144,6 +169,8 @@ def csv_row(group: list[dict[str, Any]]) -> dict[str, Any]:
         "score_std": statistics.stdev(scores) if len(scores) > 1 else "",
         "params": first["metrics"].get("params", ""),
         "flops_fwd": first["metrics"].get("flops_fwd", ""),
+        "epochs_run_mean": statistics.fmean(epochs) if epochs else "",
+        "time_budget_s": training_config(first).get("time_budget_s") or "",
         "train_seconds_mean": statistics.fmean(secs) if secs else "",
         "fwd_b1_median_ms": fwd["b1"]["median_ms"] if "b1" in fwd else "",
         "fwd_batch": big_f["batch"] if big_f else "",

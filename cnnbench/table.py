@@ -24,6 +24,7 @@ COLUMNS = (
     ("by_group", "the primary metric per group of the test set (e.g. per speaker sex), in %, mean over runs"),
     ("params", "trainable and frozen parameters"),
     ("MFLOPs", "forward FLOPs per sample, millions (FlopCounterMode: convolutions and matmuls)"),
+    ("trained", "epochs trained (mean over runs), and the time budget when it stopped the training"),
     ("train_s", "training wall time in seconds (mean over runs; includes dev-split scoring where used)"),
     ("fwd_b1_ms", "forward latency at batch 1, median ms"),
     ("fwd_sps", "forward throughput at the throughput batch, samples/s"),
@@ -90,6 +91,31 @@ def _ceiling_fraction(record: dict[str, Any], gflops: float | None) -> float | N
     return gflops / peak if gflops is not None and peak else None
 
 
+# the profile's fields that change what a run learns: records that differ in one are not averaged together
+# (e.g. the same profile with --time-budget 300 and 1200)
+TRAINING_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
+                   "time_budget_s", "train_limit", "test_limit")  # fmt: skip
+
+
+def training_config(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's training hyper-parameters (TRAINING_FIELDS present in its config)."""
+    config = record.get("config") or {}
+    return {k: config[k] for k in TRAINING_FIELDS if k in config}
+
+
+def trained_words(group: Sequence[dict[str, Any]]) -> str:
+    """Epochs trained (mean over the group) and the time budget when it stopped any of them."""
+    runs = [r["training"] for r in group if r.get("training")]
+    if not runs:
+        return "-"
+    epochs = statistics.fmean(t["epochs_run"] for t in runs)
+    words = f"{epochs:.3g} ep"
+    budget = training_config(group[0]).get("time_budget_s")
+    if budget is not None and any(t.get("stopped_by") == "time_budget" for t in runs):
+        words += f", {budget:g} s budget"
+    return words
+
+
 def row(record: dict[str, Any]) -> dict[str, str]:
     m = record["metrics"]
     timing = record.get("timing") or {}
@@ -119,6 +145,7 @@ def row(record: dict[str, Any]) -> dict[str, str]:
         or "-",
         "params": f"{m['params']:,}",
         "MFLOPs": f"{m['flops_fwd'] / 1e6:,.2f}",
+        "trained": trained_words([record]),
         "train_s": f"{m['train_seconds']:.1f}" if "train_seconds" in m else "-",
         "fwd_b1_ms": f"{fwd_b1['median_ms']:.2f}" if fwd_b1 else "-",
         "fwd_sps": f"{_rate(fwd_big['per_second'])} (b{fwd_big['batch']})" if fwd_big else "-",
@@ -130,7 +157,7 @@ def row(record: dict[str, Any]) -> dict[str, str]:
 
 
 def group_key(record: dict[str, Any]) -> str:
-    """Records that differ only by seed or cross-validation fold share a key."""
+    """Records that differ only by seed or cross-validation fold (not by training budget) share a key."""
     d = record["dataset"]
     return json.dumps(
         [
@@ -147,6 +174,7 @@ def group_key(record: dict[str, Any]) -> str:
             record.get("options") or {},
             speed_words(record),  # --amp, --channels-last, --compile, --nproc, --threads
             (record.get("config") or {}).get("throughput_batch"),
+            training_config(record),
             (d.get("fold") or [None, None])[1],
         ],
         sort_keys=True,
@@ -182,6 +210,7 @@ def rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
             secs = [r["metrics"]["train_seconds"] for r in group if "train_seconds" in r["metrics"]]
             if secs:
                 base["train_s"] = f"{statistics.fmean(secs):.1f}"
+            base["trained"] = trained_words(group)
         out.append(base)
     return out
 

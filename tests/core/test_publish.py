@@ -37,6 +37,8 @@ def test_publish_writes_readme_csv_and_report(tmp_path: Path) -> None:
     assert boe["runs"] == "3" and float(boe["score_mean"]) == pytest.approx(0.8)
     assert float(boe["score_std"]) == pytest.approx(0.1) and boe["commits"] == "abcdef1234"
     assert (tmp_path / "results" / "report" / "index.html").exists()
+    documented = readme.split("## CSV columns", 1)[1]
+    assert all(f"- **{column}**:" in documented for column in CSV_COLUMNS)
 
 
 def test_bad_records_stop_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

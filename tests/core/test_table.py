@@ -41,3 +41,20 @@ def test_speed_options_get_their_own_rows() -> None:
     one_thread = _record(0, 0.9)
     one_thread["config"] = {"threads": 1}
     assert len(rows([plain, two, one_thread])) == 3
+
+
+def _trained(record: dict, epochs: float, budget: float | None, stopped_by: str) -> dict:
+    record["config"] = {"epochs": 1, "batch_size": 128, "lr": 1e-3, "time_budget_s": budget}
+    record["training"] = {"epochs_run": epochs, "stopped_by": stopped_by}
+    return record
+
+
+def test_runs_with_different_training_budgets_are_not_averaged() -> None:
+    short = _trained(_record(0, 0.3), 0.063, 300.0, "time_budget")
+    long = _trained(_record(0, 0.4), 0.25, 1200.0, "time_budget")
+    out = rows([short, long])
+    assert len(out) == 2
+    assert [r["trained"] for r in out] == ["0.063 ep, 300 s budget", "0.25 ep, 1200 s budget"]
+    seeds = rows([_trained(_record(0, 0.3), 12, 600.0, "epochs"), _trained(_record(1, 0.4), 12, 600.0, "epochs")])
+    assert len(seeds) == 1 and seeds[0]["runs"] == "2" and seeds[0]["trained"] == "12 ep"  # budget not reached
+    assert rows([_record(0, 0.5)])[0]["trained"] == "-"  # timing only: nothing trained
