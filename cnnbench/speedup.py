@@ -1,12 +1,13 @@
 """What each speed option buys: every record run with --amp, --channels-last, --compile, --nproc or
---threads against the plain record of the same model, data, options, seed, machine and timing batch."""
+--threads against the plain record of the same model, data, options, seed, training hyper-parameters, machine and
+timing batch."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from cnnbench.table import largest_batch, speed_words
+from cnnbench.table import largest_batch, speed_words, training_config
 
 SPEED_COLUMNS = (
     ("model", "model"),
@@ -30,7 +31,7 @@ def _base_key(record: dict[str, Any]) -> str:
     return json.dumps(
         [record.get("machine_slug"), record["task"], record.get("experiment"), record["model"], d["name"],
          d.get("test"), d.get("fold"), record.get("options"), record.get("seed"), record.get("profile"),
-         cfg.get("throughput_batch"), (record.get("device") or {}).get("type")],
+         cfg.get("throughput_batch"), (record.get("device") or {}).get("type"), training_config(record)],
         sort_keys=True,
     )  # fmt: skip
 

@@ -54,3 +54,13 @@ def test_compile_and_nproc_rows_and_the_newest_plain_twin() -> None:
     assert rows["compile"]["fwd_tput"] == "4.00x" and rows["compile"]["compile_s"] == "12.5"
     assert rows["nproc=2"]["train"] == "1.67x"
     assert format_speed_markdown(list(rows.values())).count("\n") == 4
+
+
+def test_a_plain_run_with_another_training_budget_is_no_twin() -> None:
+    plain = _record()
+    plain["config"]["time_budget_s"] = 300.0
+    fast = _record({"amp": "bf16", "channels_last": False})
+    fast["config"]["time_budget_s"] = 1200.0
+    assert speed_rows([plain, fast]) == []
+    fast["config"]["time_budget_s"] = 300.0
+    assert len(speed_rows([plain, fast])) == 1
