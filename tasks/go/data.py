@@ -70,8 +70,15 @@ def load(request: DataRequest) -> Splits:
         "positions": len(found.y),
         "features": layout,
         "planes": planes,
-        "extraction_seconds": round(found.seconds, 1),
-        "extraction_positions_per_second": round(found.per_second, 1),
+        "features_from_cache": found.from_cache,
+        **(
+            {}
+            if found.from_cache
+            else {
+                "extraction_seconds": round(found.seconds, 1),
+                "extraction_positions_per_second": round(found.per_second, 1),
+            }
+        ),
         "split_games": {k: len(v) for k, v in parts.items()},
     }
     return Splits(part("train"), part("test"), notes, dev=part("dev"), resources={"planes": planes})

@@ -70,8 +70,12 @@ class Positions:
     y: np.ndarray  # (N,) int16 target point
     game: np.ndarray  # (N,) int32 index into the games list
     skipped: list[str]  # games that failed to replay
-    seconds: float  # extraction time (0 when read from the cache)
-    per_second: float  # positions per second of the extraction
+    seconds: float | None  # extraction time (None when read from the cache: nothing was extracted)
+    per_second: float | None  # positions per second of the extraction (None from the cache)
+
+    @property
+    def from_cache(self) -> bool:
+        return self.seconds is None
 
 
 def cache_key(games: list[Game], layout: str) -> str:
@@ -88,7 +92,7 @@ def load_positions(games: list[Game], layout: str, cache_dir: Path, workers: int
     if rows_path.exists() and meta_path.exists():
         meta = np.load(meta_path)
         skipped = [str(s) for s in meta["skipped"]]
-        return Positions(np.load(rows_path, mmap_mode="r"), meta["y"], meta["game"], skipped, 0.0, 0.0)
+        return Positions(np.load(rows_path, mmap_mode="r"), meta["y"], meta["game"], skipped, None, None)
     cache_dir.mkdir(parents=True, exist_ok=True)
     total = sum(1 for g in games for _, p in g.moves if p is not None)
     width = (planes_of(layout) + 1) * 361

@@ -55,9 +55,9 @@ def test_positions_skip_passes_and_pack(tmp_path: Path) -> None:
 def test_cache_is_reused(tmp_path: Path) -> None:
     games = [random_game(s, 30, s) for s in range(3)]
     first = load_positions(games, "raw", tmp_path, workers=1, progress=False)
-    assert first.per_second > 0 and set(first.game.tolist()) == {0, 1, 2}
+    assert first.per_second > 0 and not first.from_cache and set(first.game.tolist()) == {0, 1, 2}
     again = load_positions(games, "raw", tmp_path, workers=1, progress=False)
-    assert again.seconds == 0 and np.array_equal(np.asarray(again.x), np.asarray(first.x))
+    assert again.from_cache and again.seconds is None and np.array_equal(np.asarray(again.x), np.asarray(first.x))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
 
 
