@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,14 +46,26 @@ def _library() -> tuple[ctypes.CDLL | None, str]:
     lib = folder / f"spin-{hashlib.sha256((source + arch).encode()).hexdigest()[:12]}.so"
     if not lib.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        src = folder / f"{lib.stem}.c"
-        src.write_text(source)
-        tmp = lib.with_suffix(".so.tmp")
-        proc = subprocess.run([cc, "-O1", "-shared", "-fPIC", "-o", str(tmp), str(src)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            return None, f"unavailable: compiling the dependent-add loop failed ({proc.stderr.strip()[:200]})"
-        tmp.replace(lib)
+        error = _build(cc, source, lib)
+        if error is not None:
+            return None, f"unavailable: compiling the dependent-add loop failed ({error})"
     return ctypes.CDLL(str(lib)), "dependent-add loop"
+
+
+def _build(cc: str, source: str, lib: Path) -> str | None:
+    """Compile source into lib; the compiler's error, or None.
+
+    Several processes may build at once (the ranks of an --nproc run on a cold cache): each works in
+    its own folder and renames its complete library onto lib, so no process loads a partial file.
+    """
+    with tempfile.TemporaryDirectory(dir=lib.parent, prefix=".build-") as work:
+        src, out = Path(work) / "spin.c", Path(work) / lib.name
+        src.write_text(source)
+        proc = subprocess.run([cc, "-O1", "-shared", "-fPIC", "-o", str(out), str(src)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            return proc.stderr.strip()[:200]
+        os.replace(out, lib)
+    return None
 
 
 def measured_clock_ghz(iterations: int = 20_000_000, repeats: int = 5) -> dict:
