@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from cnnbench.distributed import SINGLE, World
 from cnnbench.phases import restoring
 from cnnbench.precision import Precision
 
@@ -25,10 +26,23 @@ def eval_batches(*sizes: int) -> set[int]:
     return out
 
 
-def train_batches(n: int, batch_size: int) -> set[int]:
-    """The batch shapes the training loop will feed: full batches and the last partial one."""
+def train_batches(n: int, batch_size: int, world: World = SINGLE) -> set[int]:
+    """The batch shapes the training loop will feed this rank: its share of full batches and of the last one.
+
+    A rank's share of a global batch of g samples is every size-th sample from its rank on (see
+    distributed.shard); an empty share is left out (it compiles during training, at most once).
+    """
     bs = min(batch_size, n)
-    return {bs} | ({n % bs} if n % bs else set())
+    global_shapes = {bs} | ({n % bs} if n % bs else set())
+    shares = {len(range(world.rank, g, world.size)) for g in global_shapes}
+    return shares - {0}
+
+
+def graphs_compiled() -> int:
+    """Graphs Dynamo has compiled in this process so far (for the record: none should follow the warm-up)."""
+    from torch._dynamo.utils import counters
+
+    return counters["stats"]["unique_graphs"]
 
 
 def warm_up(

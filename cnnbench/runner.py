@@ -14,10 +14,10 @@ import torch
 
 from cnnbench import checkpoint
 from cnnbench.ceiling import ceiling
-from cnnbench.compiling import eval_batches, train_batches, warm_up
+from cnnbench.compiling import eval_batches, graphs_compiled, train_batches, warm_up
 from cnnbench.counting import count_flops, count_params
 from cnnbench.data.cache import cache_root
-from cnnbench.distributed import SINGLE, World, describe, same_on_all_ranks
+from cnnbench.distributed import SINGLE, World, describe, mean_over_ranks, same_on_all_ranks
 from cnnbench.environment import (
     git_commit,
     machine_info,
@@ -148,12 +148,14 @@ def run_one(
     metrics: dict[str, Any] = {"params": count_params(model), "params_trainable": count_params(model, True)}
     metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape, resources).to(device)))
     throughput_batch = cfg.timing_batch or spec.throughput_batch
-    batches = tuple(sorted({1, throughput_batch})) if cfg.timing else ()
+    # kernel timings are single-process: --nproc runs record training only
+    timed = cfg.timing and not world.active
+    batches = tuple(sorted({1, throughput_batch})) if timed else ()
     if cfg.precision.compile:
         cfg.precision.compiled(model)
         train_shapes, eval_shapes = set(batches), set(batches)
         if splits is not None:
-            train_shapes |= train_batches(len(splits.train), cfg.profile.batch_size)
+            train_shapes |= train_batches(len(splits.train), cfg.profile.batch_size, world)
             eval_shapes |= eval_batches(len(splits.test), len(splits.dev) if splits.dev is not None else 0)
         metrics["compile_seconds"] = warm_up(
             model,
@@ -165,6 +167,7 @@ def run_one(
             device,
             cfg.precision,
         )
+        graphs_after_warm_up = graphs_compiled()
     training: dict[str, Any] | None = None
     if splits is not None:
         result = train(
@@ -186,6 +189,9 @@ def run_one(
         same_on_all_ranks(metrics[task.primary_metric], world, device, f"test {task.primary_metric}")
         metrics.update(_by_group(task, logits, splits.test))
         metrics["eval_seconds"] = time.perf_counter() - t0
+        if cfg.precision.compile:  # a graph built during training counts as training time: expect 0 (all ranks)
+            late = graphs_compiled() - graphs_after_warm_up
+            metrics["graphs_compiled_in_training"] = round(mean_over_ranks(late, world, device) * world.size)
         metrics["train_seconds"] = result.train_seconds
         metrics["train_samples_per_second"] = result.samples_per_second
         if cfg.save_to is not None and world.is_main:
@@ -199,7 +205,7 @@ def run_one(
             **({"checkpoint": str(cfg.save_to)} if cfg.save_to is not None else {}),
         }
     timing = None
-    if cfg.timing and not world.active:  # kernel timings are single-process; --nproc runs record training
+    if timed:
         budget = Budget(
             warmup=cfg.profile.timing_warmup,
             min_runs=cfg.profile.timing_min_runs,

@@ -10,6 +10,7 @@ from torch._dynamo.utils import counters
 
 from cnnbench.cli.main import main
 from cnnbench.compiling import eval_batches, train_batches, warm_up
+from cnnbench.distributed import World
 from cnnbench.precision import Precision
 from cnnbench.records import read_record
 from cnnbench.registry import get_task
@@ -21,6 +22,10 @@ def test_batch_shapes() -> None:
     assert train_batches(1000, 128) == {128, 104}
     assert train_batches(1024, 128) == {128}
     assert train_batches(50, 128) == {50}
+    # under --nproc 2 each rank compiles its share: 1001 = 7 x 128 + 105 -> 64 and 53 / 52
+    assert train_batches(1001, 128, World(rank=0, size=2)) == {64, 53}
+    assert train_batches(1001, 128, World(rank=1, size=2)) == {64, 52}
+    assert train_batches(129, 128, World(rank=1, size=2)) == {64}  # the last batch of 1 leaves rank 1 nothing
     assert eval_batches(200, 0) == {200}
     assert eval_batches(3000, 1024) == {1024, 952}
 
@@ -57,6 +62,7 @@ def test_run_records_compile_time(mnist_dir: Path, tmp_path: Path) -> None:
     rec = read_record(path)
     assert rec["config"]["precision"]["compile"] is True
     assert rec["metrics"]["compile_seconds"] > 0
+    assert rec["metrics"]["graphs_compiled_in_training"] == 0  # training and evaluation shapes were warmed up
     assert rec["metrics"]["accuracy"] > 0.5
 
 

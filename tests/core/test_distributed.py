@@ -59,6 +59,15 @@ def test_two_processes_match_one(mnist_dir: Path, tmp_path: Path) -> None:
     assert r1["metrics"]["accuracy"] > 0.9
 
 
+def test_compiled_ranks_build_every_graph_in_the_warm_up(mnist_dir: Path, tmp_path: Path) -> None:
+    """Each rank warms up its own shares of the batches; no graph is left to compile during training."""
+    res = _run(mnist_dir, tmp_path / "runs", "--nproc", "2", "--compile", "--epochs", "1")
+    assert res.returncode == 0, res.stderr[-2000:]
+    (rec,) = [read_record(p) for p in (tmp_path / "runs").rglob("*.json")]
+    assert rec["metrics"]["graphs_compiled_in_training"] == 0  # summed over both ranks
+    assert rec["metrics"]["compile_seconds"] > 0
+
+
 def test_a_killed_rank_fails_the_run_clearly(mnist_dir: Path, tmp_path: Path) -> None:
     res = _run(mnist_dir, tmp_path / "runs", "--nproc", "2", env={KILL_ENV: "1"})
     assert res.returncode == 1
