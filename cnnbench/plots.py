@@ -6,12 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnbench.figure_io import pyplot, save_figure
-from cnnbench.table import group_key
-
-
-def _primary(r: dict[str, Any]) -> float | None:
-    m = r["metrics"]
-    return m.get(r.get("primary_metric", "accuracy"), m.get("accuracy"))
+from cnnbench.table import group_key, primary_score
 
 
 def _label(r: dict[str, Any]) -> str:
@@ -24,7 +19,7 @@ def _trained(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen, out = set(), []
     for r in records:
         key = group_key(r)
-        if _primary(r) is not None and key not in seen:
+        if primary_score(r) is not None and key not in seen:
             seen.add(key)
             out.append(r)
     return out
@@ -33,7 +28,9 @@ def _trained(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def score_vs(records: list[dict[str, Any]], x_metric: str, xlabel: str, title: str, path: Path) -> Path | None:
     """The primary metric against params or training time, one point per configuration."""
     pts = [
-        (r["metrics"][x_metric], 100 * _primary(r), _label(r)) for r in _trained(records) if x_metric in r["metrics"]
+        (r["metrics"][x_metric], 100 * primary_score(r), _label(r))
+        for r in _trained(records)
+        if x_metric in r["metrics"]
     ]
     if not pts:
         return None

@@ -14,7 +14,7 @@ from cnnbench.errors import UsageError
 from cnnbench.records import atomic_write_text, read_records
 from cnnbench.registry import default_registry
 from cnnbench.speedup import SPEED_COLUMNS, format_speed_markdown, speed_rows
-from cnnbench.table import COLUMNS, format_markdown, group_key, training_config
+from cnnbench.table import COLUMNS, format_markdown, group_key, largest_batch, primary_score, training_config
 
 
 @dataclass
@@ -146,14 +146,12 @@ def csv_row(group: list[dict[str, Any]]) -> dict[str, Any]:
     """Raw numbers (no units, no thousands separators) of one configuration's records."""
     first = group[0]
     timed = next((r for r in group if r.get("timing")), None)
-    scores = [r["metrics"][r.get("primary_metric", "accuracy")] for r in group
-              if r.get("primary_metric", "accuracy") in r["metrics"]]  # fmt: skip
+    scores = [s for s in map(primary_score, group) if s is not None]
     secs = [r["metrics"]["train_seconds"] for r in group if "train_seconds" in r["metrics"]]
     epochs = [r["training"]["epochs_run"] for r in group if r.get("training")]
     fwd = (timed or {}).get("timing", {}).get("forward", {}) if timed else {}
     step = (timed or {}).get("timing", {}).get("train_step", {}) if timed else {}
-    big_f = max(fwd.values(), key=lambda x: x["batch"]) if fwd else None
-    big_s = max(step.values(), key=lambda x: x["batch"]) if step else None
+    big_f, big_s = largest_batch(fwd), largest_batch(step)
     return {
         "machine": first.get("machine_slug"),
         "task": first["task"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cnnbench.table import largest_batch, speed_words, training_config
+from cnnbench.table import largest_batch, primary_score, speed_words, training_config
 
 SPEED_COLUMNS = (
     ("model", "model"),
@@ -51,11 +51,6 @@ def _throughput(record: dict[str, Any], phase: str) -> float | None:
     return m[1] / m[0] if m else None
 
 
-def _score(record: dict[str, Any]) -> float | None:
-    m = record.get("metrics") or {}
-    return m.get(record.get("primary_metric", "accuracy"))
-
-
 def speed_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
     """One row per record with speed options that has a plain twin (the newest plain twin is used)."""
     plain: dict[str, dict[str, Any]] = {}
@@ -69,7 +64,7 @@ def speed_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
             continue
         b1_base, b1 = _median(base, "forward", False), _median(r, "forward", False)
         t_base, t = (base.get("training") or {}).get("train_seconds"), (r.get("training") or {}).get("train_seconds")
-        s_base, s = _score(base), _score(r)
+        s_base, s = primary_score(base), primary_score(r)
         compile_s = (r.get("metrics") or {}).get("compile_seconds")
         rows.append(
             {

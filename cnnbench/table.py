@@ -50,7 +50,8 @@ def largest_batch(phase: dict[str, Any] | None) -> dict[str, Any] | None:
     return max(phase.values(), key=lambda s: s["batch"])
 
 
-def _primary(record: dict[str, Any]) -> float | None:
+def primary_score(record: dict[str, Any]) -> float | None:
+    """The task's primary metric on the test split (accuracy for records that do not name one)."""
     m = record["metrics"]
     return m.get(record.get("primary_metric", "accuracy"), m.get("accuracy"))
 
@@ -127,7 +128,7 @@ def row(record: dict[str, Any]) -> dict[str, str]:
     interfered = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.get("interfered"))
     gflops = fwd_big.get("gflops") if fwd_big else None
     frac = _ceiling_fraction(record, gflops)
-    acc = _primary(record)
+    acc = primary_score(record)
     return {
         "task": record["task"],
         "model": record["model"],
@@ -196,7 +197,7 @@ def rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
         base = row(next((r for r in group if r.get("timing")), group[0]))
         if len(group) > 1:
             base["runs"] = str(len(group))
-            accs = [a for a in map(_primary, group) if a is not None]
+            accs = [a for a in map(primary_score, group) if a is not None]
             if len(accs) > 1:
                 base["score"] = _mean_std(accs)
             by_group: dict[str, list[float]] = {}
