@@ -220,8 +220,8 @@ def _precision(args: argparse.Namespace, spec: ModelSpec, device: torch.device) 
 
 
 def main(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
     if args.nproc is not None and not distributed.under_torchrun():
-        device = resolve_device(args.device)
         distributed.check_nproc(args.nproc, device)
         distributed.check_backend(args.backend, device)
         if args.nproc > 1 and args.timing_only:
@@ -235,14 +235,14 @@ def main(args: argparse.Namespace) -> int:
             return 0
     world = distributed.SINGLE
     if distributed.under_torchrun():
-        world, _ = distributed.init(resolve_device(args.device), args.backend)
+        world, device = distributed.init(device, args.backend)  # on GPUs: this rank's own GPU
     try:
-        return _main(args, world)
+        return _main(args, world, device)
     finally:
         distributed.finish(world)
 
 
-def _main(args: argparse.Namespace, world: distributed.World) -> int:
+def _main(args: argparse.Namespace, world: distributed.World, device: torch.device) -> int:
     task = get_task(args.task)
     if not world.is_main:
         args.no_progress = True
@@ -269,9 +269,6 @@ def _main(args: argparse.Namespace, world: distributed.World) -> int:
         task.data_spec(args.dataset)
     dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
     plans = _plans(args, task, models, profiles)
-    device = resolve_device(args.device)
-    if world.active and device.type == "cuda":
-        device = torch.device("cuda", world.local_rank)
     plans = [dataclasses.replace(cfg, precision=_precision(args, task.model_spec(cfg.model), device)) for cfg in plans]
     if args.save is not None:
         if len(plans) != 1 or plans[0].dataset is None:
