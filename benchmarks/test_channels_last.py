@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnbench.interleave import benchmark_ratio, interleaved_ratio
-from cnnbench.phases import phase_fn
-from cnnbench.precision import FP32, Precision
+from cnnbench.measure.interleave import benchmark_ratio, interleaved_ratio
+from cnnbench.measure.phases import phase_fn
+from cnnbench.measure.precision import FP32, Precision
 from cnnbench.registry import get_task
 
 CL = Precision(channels_last=True)

@@ -1,6 +1,6 @@
 """cnnbench's training loop against a bare hand-written PyTorch loop: same model, data and batch.
 
-The two are interleaved (cnnbench.interleave) so that drift on a shared machine hits both alike;
+The two are interleaved (cnnbench.measure.interleave) so that drift on a shared machine hits both alike;
 cnnbench's throughput must be at least 90% of the bare loop's (time ratio at most 1/0.9); a ratio
 beyond that is re-measured once and the second measurement decides.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from cnnbench.interleave import interleaved_ratio
+from cnnbench.measure.interleave import interleaved_ratio
 from cnnbench.registry import get_task
+from cnnbench.run.train import train
 from cnnbench.spec import TensorData
-from cnnbench.train import train
 
 N, BATCH = 4096, 128
 
@@ -43,7 +43,7 @@ def test_loop_throughput_within_10_percent_of_bare_loop(benchmark) -> None:
     first = r.ratio
     if r.ratio > 1 / 0.9:  # one re-measurement on a noisy machine; the second decides
         r = interleaved_ratio(bare, ours, rounds=8, reps=1)
-    benchmark.extra_info.update(r.as_dict(), a="bare loop", b="cnnbench.train", first_ratio=first)
+    benchmark.extra_info.update(r.as_dict(), a="bare loop", b="cnnbench.run.train", first_ratio=first)
     print(
         f"\nloop overhead: bare {N / r.a_median_ms * 1e3:.0f} samples/s, cnnbench {N / r.b_median_ms * 1e3:.0f}; "
         f"time ratio cnnbench/bare = {r.ratio:.3f} (95% CI {r.ci_low:.3f}-{r.ci_high:.3f})"

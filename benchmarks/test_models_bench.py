@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnbench.counting import count_flops
-from cnnbench.phases import phase_fn
+from cnnbench.measure.counting import count_flops
+from cnnbench.measure.phases import phase_fn
 from cnnbench.registry import default_registry
 
 CASES = [

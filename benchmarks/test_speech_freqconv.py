@@ -1,6 +1,6 @@
 """freq-cnn's frequency convolution: Conv1d with frames folded into channels vs the textbook Conv2d.
 
-Both formulations run on the same weights and input, interleaved (cnnbench.interleave), and the
+Both formulations run on the same weights and input, interleaved (cnnbench.measure.interleave), and the
 ratio conv2d/conv1d with its bootstrap interval goes to the output and the benchmark's extra_info.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnbench.interleave import benchmark_ratio, interleaved_ratio
+from cnnbench.measure.interleave import benchmark_ratio, interleaved_ratio
 from cnnbench_tasks.speech.models import FreqConv
 
 

@@ -3,7 +3,7 @@
 - full-height filters: Conv1d with the embedding as channels vs the lecture's Conv2d with a
   (width x embedding) kernel over a 1-channel sentence image;
 - k-max pooling: top-k + sort of the positions + gather vs a full argsort.
-Both run interleaved (cnnbench.interleave); the ratio B/A with its bootstrap interval goes to the
+Both run interleaved (cnnbench.measure.interleave); the ratio B/A with its bootstrap interval goes to the
 output and the benchmark's extra_info. Equivalence is asserted here too (and in tests/tasks/text).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cnnbench.interleave import benchmark_ratio, interleaved_ratio
+from cnnbench.measure.interleave import benchmark_ratio, interleaved_ratio
 from cnnbench_tasks.text.models import as_conv2d, conv2d_formulation
 from cnnbench_tasks.text.pooling import kmax_pool, kmax_pool_argsort
 

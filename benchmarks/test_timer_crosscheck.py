@@ -17,9 +17,9 @@ import pytest
 import torch
 import torch.utils.benchmark as tb
 
-from cnnbench.interference import OTHER_LOAD_THRESHOLD, CpuLoadMeter
+from cnnbench.measure.interference import OTHER_LOAD_THRESHOLD, CpuLoadMeter
+from cnnbench.measure.timing import Budget, cpu_call, sample_times
 from cnnbench.registry import get_task
-from cnnbench.timing import Budget, cpu_call, sample_times
 
 ROUNDS = 9
 CASES = [("image", "lecture-cnn", 64), ("speech", "freq-cnn", 64), ("image", "dnn", 256)]

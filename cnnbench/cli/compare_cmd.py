@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnbench.compare import DEFAULT_THRESHOLD, compare, environments_differ, format_changes, latest_by_key
 from cnnbench.errors import UsageError
-from cnnbench.records import read_record, read_records
-
-HELP = "compare two run records or folders of records; exit code 1 on a timing regression"
+from cnnbench.results.compare import DEFAULT_THRESHOLD, compare, environments_differ, format_changes, latest_by_key
+from cnnbench.results.record import read_record, read_records
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnbench import checkpoint
 from cnnbench.data.cache import cache_root
 from cnnbench.errors import UsageError
 from cnnbench.explain.attribution import occlusion, saliency, token_saliency
@@ -20,9 +19,9 @@ from cnnbench.explain.layers import OUTPUT, activation, find_layer
 from cnnbench.explain.maximize import Settings, maximize
 from cnnbench.explain.style import transfer
 from cnnbench.registry import get_task
+from cnnbench.run import checkpoint
 from cnnbench.spec import DataRequest, TensorData
 
-HELP = "pictures of what a trained model learned: filters, maximize, saliency, occlusion, dream, style"
 METHODS = ("filters", "maximize", "saliency", "occlusion", "dream", "style")
 
 

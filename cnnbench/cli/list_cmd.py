@@ -6,8 +6,6 @@ import argparse
 
 from cnnbench.registry import default_registry
 
-HELP = "list tasks, their models and data sets"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", action="append", help="only this task (repeatable)")

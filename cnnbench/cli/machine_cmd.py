@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cnnbench.ceiling import ceiling
-from cnnbench.device import CHOICES, resolve_device
-from cnnbench.environment import machine_info, timing_environment
-
-HELP = "measure and cache this machine's matmul GFLOP/s and memory bandwidth"
+from cnnbench.machine.ceiling import ceiling
+from cnnbench.machine.device import CHOICES, resolve_device
+from cnnbench.machine.environment import machine_info, timing_environment
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

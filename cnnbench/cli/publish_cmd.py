@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnbench import report_html
-from cnnbench.publish import collect, render_markdown, write_csvs
-from cnnbench.records import atomic_write_text
-
-HELP = "write results/README.md, results/csv/<task>_<device>.csv and results/report/index.html from the records"
+from cnnbench.io import atomic_write_text
+from cnnbench.results import report as report_html
+from cnnbench.results.publish import collect, render_markdown, write_csvs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,17 +9,15 @@ from pathlib import Path
 
 import torch
 
-from cnnbench import distributed
-from cnnbench.device import CHOICES, resolve_device
 from cnnbench.errors import RunFailed, UsageError
-from cnnbench.precision import FP32, Precision
-from cnnbench.records import read_record
+from cnnbench.machine.device import CHOICES, resolve_device
+from cnnbench.measure.precision import FP32, Precision
 from cnnbench.registry import get_task
-from cnnbench.runner import DataCache, RunConfig, check_profile, prepare_splits, run_and_write
+from cnnbench.results.record import read_record
+from cnnbench.results.table import format_run_table
+from cnnbench.run import distributed
+from cnnbench.run.runner import DataCache, RunConfig, check_profile, prepare_splits, run_and_write
 from cnnbench.spec import PROFILES, ModelSpec, Task
-from cnnbench.table import format_run_table
-
-HELP = "train, evaluate and time models of a task, writing one JSON run record per model"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

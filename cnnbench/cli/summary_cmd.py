@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from cnnbench.counting import count_flops, count_params, format_summary, layer_summary
+from cnnbench.measure.counting import count_flops, count_params, format_summary, layer_summary
 from cnnbench.registry import get_task
-
-HELP = "per-layer summary of a model, like Keras' model.summary()"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnbench.publish import collect, render_markdown
-from cnnbench.records import atomic_write_text
-
-HELP = "write only the markdown tables of the run records (see also: publish)"
+from cnnbench.io import atomic_write_text
+from cnnbench.results.publish import collect, render_markdown
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from cnnbench.atomic import atomic_path
+from cnnbench.io import atomic_path
 
 ENV_VAR = "CNNBENCH_DATA"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnbench.figure_io import pyplot, save_figure
+from cnnbench.io import pyplot, save_figure
 
 
 def _tiles(n: int, max_cols: int, tile_inches: tuple[float, float]):

@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from cnnbench.errors import UsageError
-from cnnbench.records import atomic_write_text
+from cnnbench.io import atomic_write_text
 
 LEVEL = 1  # GNU Go's strength 0-10; 1 keeps generation at a few moves per second
 MAX_MOVES = 400  # a game longer than this is cut (SGF records the moves played)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from cnnbench.atomic import atomic_path
+from cnnbench.io import atomic_path
 from cnnbench_tasks.go.board import IllegalMove
 from cnnbench_tasks.go.features import ALPHAGO48, RAW, extract, plane_offsets
 from cnnbench_tasks.go.sgf import Game, replay

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from cnnbench.atomic import atomic_path
+from cnnbench.io import atomic_path
 from cnnbench_tasks.speech import synth
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

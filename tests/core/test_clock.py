@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnbench.clock import measured_clock_ghz
+from cnnbench.machine.clock import measured_clock_ghz
 
 needs_cc = pytest.mark.skipif(not any(shutil.which(c) for c in ("cc", "gcc", "clang")), reason="no C compiler")
 
@@ -24,7 +24,7 @@ def test_clock_is_measured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 @needs_cc
 def test_processes_building_the_loop_at_once_all_get_it(tmp_path: Path) -> None:
     """The ranks of an --nproc run start on a cold cache together (this raced: 'file too short')."""
-    code = "from cnnbench.clock import measured_clock_ghz; print(measured_clock_ghz(1_000_000, 1)['ghz'])"
+    code = "from cnnbench.machine.clock import measured_clock_ghz; print(measured_clock_ghz(1_000_000, 1)['ghz'])"
     env = os.environ | {"CNNBENCH_DATA": str(tmp_path)}
     procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(6)]  # fmt: skip

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from cnnbench.cli.main import main
-from cnnbench.records import SCHEMA_VERSION, write_record
+from cnnbench.results.record import SCHEMA_VERSION, write_record
 
 
 def _record(

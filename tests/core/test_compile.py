@@ -9,11 +9,11 @@ from torch import nn
 from torch._dynamo.utils import counters
 
 from cnnbench.cli.main import main
-from cnnbench.compiling import eval_batches, train_batches, warm_up
-from cnnbench.distributed import World
-from cnnbench.precision import Precision
-from cnnbench.records import read_record
+from cnnbench.measure.precision import Precision
 from cnnbench.registry import get_task
+from cnnbench.results.record import read_record
+from cnnbench.run.compiling import eval_batches, train_batches, warm_up
+from cnnbench.run.distributed import World
 
 COMPILE = Precision(compile=True)
 
@@ -74,6 +74,6 @@ def test_go_compiles_its_network_only() -> None:
 
 @pytest.mark.parametrize("precision", [COMPILE])
 def test_compile_is_recorded_as_a_word(precision: Precision) -> None:
-    from cnnbench.table import option_words
+    from cnnbench.results.table import option_words
 
     assert option_words({"config": {"precision": precision.as_dict()}}) == ["compile"]

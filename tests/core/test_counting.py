@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from cnnbench.counting import count_flops, count_params, layer_summary
+from cnnbench.measure.counting import count_flops, count_params, layer_summary
 
 
 def test_linear_flops_and_params() -> None:

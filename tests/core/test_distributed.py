@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from cnnbench.cli.main import main
-from cnnbench.distributed import KILL_ENV, World, shard
-from cnnbench.records import read_record
+from cnnbench.results.record import read_record
+from cnnbench.run.distributed import KILL_ENV, World, shard
 
 
 @pytest.mark.parametrize("size, batch", [(2, 8), (2, 5), (3, 7), (4, 3)])
@@ -95,7 +95,7 @@ def test_impossible_requests(extra: list, message: str, capsys: pytest.CaptureFi
 
 
 def test_record_of_a_run_names_its_processes() -> None:
-    from cnnbench.table import option_words
+    from cnnbench.results.table import option_words
 
     assert option_words({"options": {}, "distributed": {"world_size": 2}}) == ["nproc=2"]
     assert json.dumps(World().size) == "1"
@@ -107,9 +107,9 @@ def test_ranks_draw_their_own_dropout_masks(tmp_path: Path) -> None:
     script.write_text(
         "import torch, torch.distributed as dist\n"
         "from torch import nn\n"
-        "from cnnbench.distributed import init\n"
+        "from cnnbench.run.distributed import init\n"
         "from cnnbench.spec import Profile, TensorData\n"
-        "from cnnbench.train import train\n"
+        "from cnnbench.run.train import train\n"
         "world, dev = init(torch.device('cpu'), None)\n"
         "torch.manual_seed(0)\n"
         "masks = []\n"

@@ -8,7 +8,6 @@ import torch
 from PIL import Image
 from torch import nn
 
-from cnnbench import checkpoint
 from cnnbench.cli.main import main
 from cnnbench.errors import UsageError
 from cnnbench.explain.attribution import gram, occlusion, saliency
@@ -16,6 +15,7 @@ from cnnbench.explain.dream import dream
 from cnnbench.explain.layers import activation, find_layer, layer_names
 from cnnbench.explain.maximize import Settings, maximize
 from cnnbench.explain.style import transfer
+from cnnbench.run import checkpoint
 
 
 class LeftHalf(nn.Module):

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from cnnbench.interleave import interleaved_ratio
+from cnnbench.measure.interleave import interleaved_ratio
 
 
 def _work(n: int = 20000) -> int:

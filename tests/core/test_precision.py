@@ -7,9 +7,9 @@ import torch
 
 from cnnbench.cli.main import main
 from cnnbench.errors import UsageError
-from cnnbench.precision import FP32, Precision
-from cnnbench.records import read_record
+from cnnbench.measure.precision import FP32, Precision
 from cnnbench.registry import get_task
+from cnnbench.results.record import read_record
 
 
 def test_channels_last_keeps_the_function() -> None:

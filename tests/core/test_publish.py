@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from cnnbench.cli.main import main
-from cnnbench.publish import CSV_COLUMNS
-from cnnbench.records import SCHEMA_VERSION, write_record
+from cnnbench.results.publish import CSV_COLUMNS
+from cnnbench.results.record import SCHEMA_VERSION, write_record
 
 
 def _record(model: str, seed: int, acc: float) -> dict:

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnbench import atomic
+from cnnbench import io as atomic
 from cnnbench.errors import UsageError
-from cnnbench.records import SCHEMA_VERSION, read_record, write_record
+from cnnbench.results.record import SCHEMA_VERSION, read_record, write_record
 
 
 def minimal() -> dict:
@@ -79,7 +79,7 @@ def test_missing_keys(tmp_path: Path) -> None:
 
 def test_record_without_newer_timing_fields_still_loads_and_renders(tmp_path: Path) -> None:
     """Records written before interference detection (no other_cpu_cores, gflops, environment) still work."""
-    from cnnbench.table import format_run_table
+    from cnnbench.results.table import format_run_table
 
     old = minimal() | {
         "device": {"type": "cpu"},

@@ -1,6 +1,6 @@
 """The speed-option table: each option against its plain twin, ratios the right way round."""
 
-from cnnbench.speedup import format_speed_markdown, speed_rows
+from cnnbench.results.speedup import format_speed_markdown, speed_rows
 
 
 def _record(prec: dict | None = None, fwd_ms: float = 10.0, b1_ms: float = 1.0, step_ms: float = 30.0,

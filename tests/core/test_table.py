@@ -1,4 +1,4 @@
-from cnnbench.table import format_markdown, rows
+from cnnbench.results.table import format_markdown, rows
 
 
 def _record(seed: int, acc: float, fold=None, model: str = "m", timing: bool = False) -> dict:

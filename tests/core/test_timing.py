@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from cnnbench.interference import CpuLoadMeter
-from cnnbench.timing import Budget, measure, summarize
+from cnnbench.measure.interference import CpuLoadMeter
+from cnnbench.measure.timing import Budget, measure, summarize
 
 
 def test_summarize_known_values() -> None:

@@ -1,8 +1,8 @@
 import torch
 from torch import nn
 
+from cnnbench.run.train import train
 from cnnbench.spec import Profile, TensorData
-from cnnbench.train import train
 
 
 def _data(n: int, seed: int) -> TensorData:

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from cnnbench.cli.main import main
-from cnnbench.records import read_record
 from cnnbench.registry import default_registry
+from cnnbench.results.record import read_record
 
 
 def run_cli(*args: str) -> int:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from cnnbench.counting import count_params, layer_summary
+from cnnbench.measure.counting import count_params, layer_summary
 from cnnbench.registry import get_task
 
 TASK = get_task("image")

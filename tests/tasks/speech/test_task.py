@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from cnnbench.cli.main import main
-from cnnbench.records import read_records
 from cnnbench.registry import get_task
+from cnnbench.results.record import read_records
 
 
 def test_quick_run_of_two_experiments(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

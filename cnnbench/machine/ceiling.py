@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from cnnbench.data.cache import cache_root
-from cnnbench.environment import machine_info, machine_slug
-from cnnbench.records import atomic_write_text
-from cnnbench.timing import Budget, measure
+from cnnbench.io import atomic_write_text
+from cnnbench.machine.environment import machine_info, machine_slug
+from cnnbench.measure.timing import Budget, measure
 
 MATMUL_N = 2048
 COPY_BYTES = 256 * 2**20
@@ -76,3 +77,12 @@ def _ceiling(device: torch.device, path: Path, refresh: bool) -> dict:
         return result | {"cached": None}  # a ceiling measured under load is used once, never kept
     atomic_write_text(path, json.dumps(result, indent=2) + "\n")
     return result | {"cached": str(path)}
+
+
+def matmul_peak(ceiling: dict[str, Any], amp: str | None, device_type: str) -> float | None:
+    """The matmul GFLOP/s ceiling (a record's flat `ceiling` summary) that a run's FLOPs compare with:
+    bf16 for --amp runs, fp32 otherwise; none for fp32 on CUDA, where cuDNN runs its convolutions in
+    TF32, a ceiling not measured (the fp32 matmul ceiling would overstate the fraction)."""
+    if amp:
+        return ceiling.get("matmul_bf16")  # fp16 and bf16 tensor-core peaks are equal on the GPUs measured
+    return None if device_type == "cuda" else ceiling.get("matmul_fp32")

@@ -6,10 +6,10 @@ import html
 import os
 from pathlib import Path
 
-from cnnbench import plots
-from cnnbench.publish import Section, machine_line, summary_lines
-from cnnbench.records import atomic_write_text
-from cnnbench.table import COLUMNS, rows
+from cnnbench.io import atomic_write_text
+from cnnbench.results import plots
+from cnnbench.results.publish import Section, machine_line, summary_lines
+from cnnbench.results.table import COLUMNS, rows
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em; max-width: 1400px; }

@@ -23,7 +23,7 @@ from cnnbench.errors import UsageError
 
 BACKENDS = ("gloo", "nccl")
 TIMEOUT_S = 120  # a collective waiting longer than this for a peer fails the run instead of hanging
-ARGV_ENV = "CNNBENCH_RANK_ARGV"
+ARGV_ENV = "CNNBENCH_RANK_ARGV"  # read by cli/main.py (RANK_ARGV_ENV)
 KILL_ENV = "CNNBENCH_TEST_KILL_RANK"  # fault injection for tests: this rank kills itself after its first step
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
-from cnnbench.precision import FP32, Precision
-from cnnbench.timing import Budget, Stats, measure
+from cnnbench.measure.precision import FP32, Precision
+from cnnbench.measure.timing import Budget, Stats, measure
 
 PHASES = ("forward", "forward_backward", "train_step")
 

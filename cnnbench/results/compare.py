@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cnnbench.table import option_words
+from cnnbench.results.table import option_words
 
 DEFAULT_THRESHOLD = 0.10  # relative; see README ("Comparing runs") for why 10%
 

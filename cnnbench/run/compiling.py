@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from cnnbench.distributed import SINGLE, World
-from cnnbench.phases import restoring
-from cnnbench.precision import Precision
+from cnnbench.measure.phases import restoring
+from cnnbench.measure.precision import Precision
+from cnnbench.run.distributed import SINGLE, World
 
 EVAL_BATCH = 1024  # train.predict's batch size
 

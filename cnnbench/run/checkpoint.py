@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnbench.atomic import atomic_path
 from cnnbench.errors import UsageError
+from cnnbench.io import atomic_path
 from cnnbench.registry import get_task
 
 FORMAT = 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cnnbench.table import largest_batch, primary_score, speed_words, training_config
+from cnnbench.results.table import largest_batch, primary_score, speed_words, training_config
 
 SPEED_COLUMNS = (
     ("model", "model"),

@@ -7,6 +7,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from cnnbench.machine.ceiling import matmul_peak
+
 COLUMNS = (
     ("task", "task"),
     ("model", "model"),
@@ -72,14 +74,6 @@ def option_words(record: dict[str, Any]) -> list[str]:
     words += speed_words(record)
     return words
 
-
-def matmul_peak(ceiling: dict[str, Any], amp: str | None, device_type: str) -> float | None:
-    """The matmul GFLOP/s ceiling (a record's flat `ceiling` summary) that a run's FLOPs compare with:
-    bf16 for --amp runs, fp32 otherwise; none for fp32 on CUDA, where cuDNN runs its convolutions in
-    TF32, a ceiling not measured (the fp32 matmul ceiling would overstate the fraction)."""
-    if amp:
-        return ceiling.get("matmul_bf16")  # fp16 and bf16 tensor-core peaks are equal on the GPUs measured
-    return None if device_type == "cuda" else ceiling.get("matmul_fp32")
 
 
 def _ceiling_fraction(record: dict[str, Any], gflops: float | None) -> float | None:

@@ -6,20 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cnnbench.atomic import atomic_path
 from cnnbench.errors import UsageError
+from cnnbench.io import atomic_write_text
 
 SCHEMA_VERSION = 1
 REQUIRED_KEYS = ("schema_version", "task", "model", "dataset", "metrics", "machine", "versions", "commit")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text to path through a temporary file in the same folder and a rename.
-
-    A crash or an exception mid-write leaves either the old file or none, never a partial one.
-    """
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def write_record(record: dict[str, Any], path: Path) -> Path:

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from cnnbench.errors import UsageError
-from cnnbench.records import atomic_write_text, read_records
+from cnnbench.io import atomic_write_text
 from cnnbench.registry import default_registry
-from cnnbench.speedup import SPEED_COLUMNS, format_speed_markdown, speed_rows
-from cnnbench.table import COLUMNS, format_markdown, group_key, largest_batch, primary_score, training_config
+from cnnbench.results.record import read_records
+from cnnbench.results.speedup import SPEED_COLUMNS, format_speed_markdown, speed_rows
+from cnnbench.results.table import COLUMNS, format_markdown, group_key, largest_batch, primary_score, training_config
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cnnbench.figure_io import pyplot, save_figure
-from cnnbench.table import group_key, primary_score
+from cnnbench.io import pyplot, save_figure
+from cnnbench.results.table import group_key, primary_score
 
 
 def _label(r: dict[str, Any]) -> str:

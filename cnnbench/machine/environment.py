@@ -109,7 +109,7 @@ def _governor() -> str:
 
 def timing_environment() -> dict:
     """What decides a CPU timing besides the code: clock, governor, threads, BLAS settings."""
-    from cnnbench.clock import measured_clock_ghz, nominal_mhz
+    from cnnbench.machine.clock import measured_clock_ghz, nominal_mhz
 
     clock = measured_clock_ghz()
     return {

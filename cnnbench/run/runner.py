@@ -12,13 +12,10 @@ from typing import Any
 
 import torch
 
-from cnnbench import checkpoint
-from cnnbench.ceiling import ceiling
-from cnnbench.compiling import eval_batches, graphs_compiled, train_batches, warm_up
-from cnnbench.counting import count_flops, count_params
 from cnnbench.data.cache import cache_root
-from cnnbench.distributed import SINGLE, World, describe, mean_over_ranks, same_on_all_ranks
-from cnnbench.environment import (
+from cnnbench.errors import UsageError
+from cnnbench.machine.ceiling import ceiling, matmul_peak
+from cnnbench.machine.environment import (
     git_commit,
     machine_info,
     machine_slug,
@@ -26,15 +23,17 @@ from cnnbench.environment import (
     timing_environment,
     versions,
 )
-from cnnbench.errors import UsageError
-from cnnbench.interference import gpu_sharers
-from cnnbench.phases import time_phases
-from cnnbench.precision import FP32, Precision
-from cnnbench.records import SCHEMA_VERSION, write_record
+from cnnbench.measure.counting import count_flops, count_params
+from cnnbench.measure.interference import gpu_sharers
+from cnnbench.measure.phases import time_phases
+from cnnbench.measure.precision import FP32, Precision
+from cnnbench.measure.timing import Budget
+from cnnbench.results.record import SCHEMA_VERSION, write_record
+from cnnbench.run import checkpoint
+from cnnbench.run.compiling import eval_batches, graphs_compiled, train_batches, warm_up
+from cnnbench.run.distributed import SINGLE, World, describe, mean_over_ranks, same_on_all_ranks
+from cnnbench.run.train import predict, seed_everything, train
 from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
-from cnnbench.table import matmul_peak
-from cnnbench.timing import Budget
-from cnnbench.train import predict, seed_everything, train
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from cnnbench.distributed import SINGLE, World, any_rank, maybe_kill_self, mean_over_ranks, shard
-from cnnbench.precision import FP32, Precision
+from cnnbench.measure.precision import FP32, Precision
+from cnnbench.run.distributed import SINGLE, World, any_rank, maybe_kill_self, mean_over_ranks, shard
 from cnnbench.spec import Profile, TensorData
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from cnnbench.interference import OTHER_LOAD_THRESHOLD, CpuLoadMeter
+from cnnbench.measure.interference import OTHER_LOAD_THRESHOLD, CpuLoadMeter
 
 NOISY_REL_IQR = 0.10  # a measurement whose IQR exceeds 10% of its median is flagged noisy
 

@@ -1,0 +1,1 @@
+"""The machine: device choice, environment and versions, the clock, the matmul and bandwidth ceiling."""

@@ -1,0 +1,1 @@
+"""Running benchmarks: planning, the runner's stages, the training loop, several processes, checkpoints."""
