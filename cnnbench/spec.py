@@ -7,13 +7,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from cnnbench.errors import UsageError
+
+if TYPE_CHECKING:
+    from cnnbench.results.record import Record  # the record imports Profile from here
 
 PROFILES = ("quick", "default", "full")
 
@@ -29,6 +32,9 @@ class Profile:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "cosine"  # "cosine" | "constant"
+    # a machine-independent cap on training: stop after this many samples (the schedule is sized from it)
+    max_samples: int | None = None
+    # wall clock: only when the user asks (--time-budget); the record, tables and summaries say so
     time_budget_s: float | None = None  # stop training when exceeded (checked per batch)
     train_limit: int | None = None  # use only the first N training samples (after a seeded shuffle)
     test_limit: int | None = None
@@ -37,6 +43,8 @@ class Profile:
     timing_max_time_s: float = 20.0
     timing_warmup: int = 3
     seeds: int = 1  # runs per configuration (seed, seed + 1, ...) unless --seeds says otherwise
+    curve_points: int = 10  # learning-curve points: the score at evenly spaced steps of training
+    curve_limit: int | None = None  # test samples scored at each curve point (a seeded subset; None: all)
 
     def replace(self, **changes: Any) -> Profile:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -74,6 +82,17 @@ def one_of(*values: str) -> Callable[[str], str | None]:
 def file_or_empty(value: str) -> str | None:
     """A TaskOption check: empty (not set) or an existing file."""
     return None if value == "" or Path(value).is_file() else "not an existing file"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A score of the primary metric on a data set's test split that a run may reach, with its source
+    (e.g. MNIST 99%, the lecture's; CIFAR-10 94%, DAWNBench's). Records carry the samples, training
+    FLOPs and seconds each target took, or that it was not reached."""
+
+    dataset: str
+    score: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -212,6 +231,7 @@ class Task(ABC):
     report_groups: tuple[str, ...] = ()  # test-set attributes to break the primary metric down by
     options: Mapping[str, TaskOption] = {}
     supports_cv: bool = False  # load() honours DataRequest.fold
+    targets: tuple[Target, ...] = ()  # time to target is recorded for each that fits a run's test data
 
     @abstractmethod
     def load(self, request: DataRequest) -> Splits:
@@ -252,7 +272,7 @@ class Task(ABC):
         """A transform fitted on the training data only and applied to train and test (default: none)."""
         return lambda data: data
 
-    def summarize(self, records: list[dict[str, Any]]) -> list[str]:
+    def summarize(self, records: list[Record]) -> list[str]:
         """Sentences on what a set of this task's records shows (computed from them); default none."""
         return []
 

@@ -1,12 +1,15 @@
-"""Shared fixtures: an isolated data cache and a tiny MNIST in the real IDX format."""
+"""Shared fixtures: an isolated data cache, a tiny MNIST in the real IDX format, and run records."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from cnnbench.results.record import Record
 from cnnbench_tasks.image.idx import write_idx
 
 
@@ -40,3 +43,85 @@ def mnist_dir(tmp_path: Path) -> Path:
     write_idx(folder / "t10k-images-idx3-ubyte.gz", te_x)  # mixed plain and gz, as users have them
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", te_y)
     return folder
+
+
+# --- run records for the tests of tables, comparisons, publishing and task summaries ---
+
+_RECORD: dict[str, Any] = {
+    "schema_version": 2,
+    "task": "image",
+    "model": "lecture-cnn",
+    "experiment": None,
+    "primary_metric": "accuracy",
+    "dataset": {"name": "mnist", "source": "test"},
+    "options": {},
+    "profile": "default",
+    "config": {
+        "epochs": 12, "batch_size": 128, "lr": 1e-3, "optimizer": "adam", "momentum": 0.9, "weight_decay": 0.0,
+        "schedule": "cosine", "time_budget_s": None, "train_limit": None, "test_limit": None,
+        "throughput_batch": 64, "input_shape": [1, 28, 28],
+        "precision": {"amp": None, "channels_last": False, "compile": False},
+    },
+    "seed": 0,
+    "device": {"type": "cpu"},
+    "machine": {"cpu": "test cpu", "arch": "x86_64", "cores": 2, "memory_gb": 24.0, "os": "Linux"},
+    "machine_slug": "test-machine",
+    "versions": {"python": "3.11", "torch": "2.14.1"},
+    "commit": {"sha": "abcdef1234567", "dirty": False},
+    "started_utc": "2026-01-01T00:00:00Z",
+    "command": "cnnbench run --task image",
+    "metrics": {"params": 10, "flops_fwd": 2_000_000, "macs_fwd": 1_000_000, "flops_train": 6_000_000,
+                "accuracy": 0.9, "train_seconds": 5.0},
+    "training": None,
+    "timing": None,
+}  # fmt: skip
+
+# what a part that is None in _RECORD becomes when a test gives some of its fields
+_PARTS: dict[str, dict[str, Any]] = {
+    "training": {"epochs_run": 12.0, "steps": 100, "samples": 6000, "train_seconds": 5.0, "samples_per_second": 1200.0,
+                 "final_loss": 0.1, "stopped_by": "epochs", "train_samples": 500, "test_samples": 100},
+    "distributed": {"world_size": 2, "backend": "gloo", "launcher": "cnnbench", "global_batch": 128,
+                    "per_rank_batch": 64, "nodes": 1},
+    "ceiling": {"copy_gb_per_s": 10.0, "cached": True},
+}  # fmt: skip
+
+
+def _stats(batch: int, given: float | dict[str, Any]) -> dict[str, Any]:
+    """A whole PhaseStats object from a median (ms) or some of its fields."""
+    given = {"median_ms": given} if isinstance(given, (int, float)) else given
+    ms = given.get("median_ms", 1.0)
+    base = {"batch": batch, "median_ms": ms, "iqr_ms": 0.0, "min_ms": ms, "mean_ms": ms, "n": 10,
+            "per_second": 1e3 * batch / ms, "noisy": False, "clock": "perf_counter"}  # fmt: skip
+    return base | given
+
+
+def _merged(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {k: _merged(v, override[k]) if k in override else v for k, v in base.items()} | {
+            k: v for k, v in override.items() if k not in base
+        }
+    return override
+
+
+def record_json(**overrides: Any) -> dict[str, Any]:
+    """A complete version-2 record in its JSON form, with the given top-level fields merged in (objects are
+    merged key by key; None replaces). timing is given short: {phase: {batch: median_ms or stats fields}}."""
+    out = dict(_RECORD)
+    for key, value in overrides.items():
+        if key == "timing" and value is not None:
+            value = {phase: {f"b{b}": _stats(int(b), s) for b, s in per.items()} for phase, per in value.items()}
+        base = out.get(key)
+        if base is None and isinstance(value, dict):
+            base = _PARTS.get(key)
+        out[key] = _merged(base, value)
+    return out
+
+
+def _make_record(**overrides: Any) -> Record:
+    return Record.from_json(record_json(**overrides), "test record")
+
+
+@pytest.fixture
+def make_record() -> Callable[..., Record]:
+    """make_record(**overrides): a typed Record from a complete version-2 record (see record_json)."""
+    return _make_record

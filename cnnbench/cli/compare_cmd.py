@@ -6,8 +6,15 @@ import argparse
 from pathlib import Path
 
 from cnnbench.errors import UsageError
-from cnnbench.results.compare import DEFAULT_THRESHOLD, compare, environments_differ, format_changes, latest_by_key
-from cnnbench.results.record import read_record, read_records
+from cnnbench.results.compare import (
+    DEFAULT_THRESHOLD,
+    compare,
+    environments_differ,
+    format_changes,
+    label,
+    latest_by_key,
+)
+from cnnbench.results.record import Record, read_record, read_records
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="compare records from different machines or versions")
 
 
-def _load(path: Path) -> list[dict]:
+def _load(path: Path) -> list[Record]:
     if path.is_dir():
         found = [r for _, r in read_records(path)]
         if not found:
@@ -38,19 +45,25 @@ def main(args: argparse.Namespace) -> int:
     differ = environments_differ(old_records, new_records)
     if differ and not args.force:
         raise UsageError("records come from different machines or versions (" + "; ".join(differ) + "); use --force")
-    old, new = latest_by_key(old_records), latest_by_key(new_records)
+    latest_old, latest_new = latest_by_key(old_records), latest_by_key(new_records)
+    old, new = latest_old.records, latest_new.records
+    labels = None
     if args.old.is_file() and args.new.is_file():  # two files: compare them whatever their keys
         key = f"{args.old.name} -> {args.new.name}"
-        old, new = {key: old_records[0]}, {key: new_records[0]}
-    changes = compare(old, new, args.threshold)
+        old, new, labels = {key: old_records[0]}, {key: new_records[0]}, {key: key}
+    changes = compare(old, new, args.threshold, labels)
     if differ:
         print("compared across machines or versions (--force): " + "; ".join(differ))
+    if latest_old.set_aside or latest_new.set_aside:
+        print(
+            f"set aside older runs of the same configuration, seed and fold (the newest is compared): "
+            f"{latest_old.set_aside} in old, {latest_new.set_aside} in new"
+        )
     print(format_changes(changes))
-    only_old, only_new = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
-    for key in only_old:
-        print(f"only in old: {key}")
-    for key in only_new:
-        print(f"only in new: {key}")
+    for side, only in (("old", old.keys() - new.keys()), ("new", new.keys() - old.keys())):
+        records = old if side == "old" else new
+        for name in sorted(label(records[k]) for k in only):
+            print(f"only in {side}: {name}")
     regressions = [c for c in changes if c.regression]
     print(f"{len(regressions)} timing regression(s) beyond {100 * args.threshold:.0f}% and the spread")
     return 1 if regressions else 0

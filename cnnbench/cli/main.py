@@ -25,6 +25,7 @@ VERBS = {
     "publish": "write results/README.md, results/csv/<task>_<device>.csv and results/report/ from the records",
     "explain": "pictures of what a trained model learned: filters, maximize, saliency, occlusion, dream, style",
     "compare": "compare two run records or folders of records; exit code 1 on a timing regression",
+    "migrate": "rewrite run records of an older schema version at the current one, in place",
     "machine": "measure and cache this machine's matmul GFLOP/s and memory bandwidth",
 }
 RANK_ARGV_ENV = "CNNBENCH_RANK_ARGV"  # set by `run --nproc` for the processes it starts (run/distributed.py)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shlex
 from pathlib import Path
 
@@ -11,13 +10,14 @@ import torch
 
 from cnnbench.errors import RunFailed, UsageError
 from cnnbench.machine.device import CHOICES, resolve_device
-from cnnbench.measure.precision import FP32, Precision
+from cnnbench.machine.environment import busy_machine_warning, load_at_start
 from cnnbench.registry import get_task
 from cnnbench.results.record import read_record
 from cnnbench.results.table import format_run_table
 from cnnbench.run import distributed
-from cnnbench.run.runner import DataCache, RunConfig, check_profile, prepare_splits, run_and_write
-from cnnbench.spec import PROFILES, ModelSpec, Task
+from cnnbench.run.plan import RunRequest, parse_pairs, parse_seeds, plan_runs
+from cnnbench.run.runner import DataCache, prepare_splits, run_and_write
+from cnnbench.spec import PROFILES, Task
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -74,13 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None) -> dict[str, Path]:
-    dirs: dict[str, Path] = {}
-    for item in args.data or []:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise UsageError(f"--data expects NAME=PATH, got {item!r}")
+    dirs = {name: Path(path) for name, path in parse_pairs(args.data, "--data", "NAME=PATH").items()}
+    for name in dirs:
         task.data_spec(name)
-        dirs[name] = Path(path)
     if args.data_dir is not None:
         if args.dataset is None and task.experiments() and not args.timing_only:
             raise UsageError(f"task {task.name!r} runs experiments over several data sets; use --data NAME=PATH")
@@ -94,127 +90,35 @@ def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None
     return dirs
 
 
-def _seeds(args: argparse.Namespace, task: Task) -> list[int]:
-    if args.seeds is None:
-        return list(range(args.seed, args.seed + task.profile(args.profile_name).seeds))
-    try:
-        if "," in args.seeds:
-            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        else:
-            seeds = list(range(args.seed, args.seed + int(args.seeds)))
-    except ValueError:
-        raise UsageError(f"--seeds expects a count or a comma-separated list of integers, got {args.seeds!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise UsageError(f"--seeds needs at least one seed and no repeats, got {args.seeds!r}")
-    return seeds
-
-
-def _folds(args: argparse.Namespace, task: Task) -> list[tuple[int, int] | None]:
-    if args.cv is None:
-        return [None]
-    if not task.supports_cv:
-        raise UsageError(f"task {task.name!r} does not support --cv (its data sets come with a fixed split)")
-    if args.cv < 2:
-        raise UsageError(f"--cv needs at least 2 folds, got {args.cv}")
-    return [(i, args.cv) for i in range(args.cv)]
-
-
-def _options(args: argparse.Namespace) -> dict[str, str]:
-    given = {}
-    for item in args.option or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--option expects KEY=VALUE, got {item!r}")
-        given[key] = value
-    return given
-
-
-def _plans(args: argparse.Namespace, task: Task, models: list[str], profiles: dict) -> list[RunConfig]:
-    """One RunConfig per run: each fold, seed and experiment (or each model on its data set)."""
-    plans = []
-    for fold in _folds(args, task):
-        for i, seed in enumerate(_seeds(args, task)):
-            for cfg in _plans_one_seed(args, task, models, profiles):
-                # kernel timings do not depend on the seed: time the first seed's runs only
-                first = i == 0 and (fold is None or fold[0] == 0)
-                plans.append(dataclasses.replace(cfg, seed=seed, fold=fold, timing=cfg.timing and first))
-    return plans
-
-
-def _plans_one_seed(args: argparse.Namespace, task: Task, models: list[str], profiles: dict) -> list[RunConfig]:
-    """One RunConfig per run: the task's experiments, or each model on its data set."""
-    given = _options(args)
-    common = dict(
-        task=task.name,
-        profile_name=args.profile_name,
+def request_from_args(args: argparse.Namespace, device: torch.device) -> RunRequest:
+    """The typed request behind a `cnnbench run` command line."""
+    if args.quick and args.profile not in (None, "quick"):
+        raise UsageError(f"--quick contradicts --profile {args.profile}")
+    return RunRequest(
+        task=args.task,
+        models=tuple(args.model or ()),
+        dataset=args.dataset,
+        experiments=tuple(args.experiment or ()),
+        profile="quick" if args.quick else (args.profile or "default"),
+        epochs=args.epochs,
+        time_budget_s=args.time_budget,
+        batch_size=args.batch_size,
         seed=args.seed,
-        device=args.device,
+        seeds=parse_seeds(args.seeds, args.seed) if args.seeds is not None else None,
+        cv=args.cv,
+        options=parse_pairs(args.option, "--option", "KEY=VALUE"),
         timing=not args.no_timing,
-        progress=not args.no_progress,
-        command=args.command_line,
+        timing_only=args.timing_only,
         timing_batch=args.timing_batch,
+        progress=not args.no_progress,
         threads=args.threads,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        device=device,
+        save_to=args.save,
+        command=args.command_line,
     )
-    experiments = task.experiments()
-    if args.experiment:
-        known = {e.name: e for e in experiments}
-        missing = [n for n in args.experiment if n not in known]
-        if missing:
-            valid = ", ".join(known) or "(this task has none)"
-            raise UsageError(f"unknown experiment {missing[0]!r} of task {task.name!r}; valid: {valid}")
-        experiments = [known[n] for n in args.experiment]
-    elif args.dataset or args.timing_only or not experiments:
-        experiments = []
-    if not experiments:
-        plans = []
-        for m in models:
-            spec = task.model_spec(m)
-            dataset = None if args.timing_only else (args.dataset or spec.default_dataset)
-            if dataset is not None and spec.datasets and dataset not in spec.datasets:
-                raise UsageError(f"model {m!r} does not train on {dataset!r}; it takes: {', '.join(spec.datasets)}")
-            plans.append(
-                RunConfig(model=m, dataset=dataset, profile=profiles[m], options=task.resolve_options(given), **common)
-            )
-        return plans
-    plans = []
-    timed: set[tuple[str, str]] = set()  # (model, data set): one timing per input shape is enough
-    for exp in experiments:
-        clash = {k for k, v in given.items() if exp.options.get(k, v) != v}
-        if clash:
-            key = sorted(clash)[0]
-            raise UsageError(
-                f"experiment {exp.name!r} sets {key}={exp.options[key]}; --option {key}={given[key]} contradicts it "
-                "(name a --dataset to run without the task's experiments)"
-            )
-        for m in args.model or exp.models or task.default_models:
-            spec = task.model_spec(m)
-            if spec.datasets and not {exp.train, exp.test or exp.train} <= set(spec.datasets):
-                continue
-            plans.append(
-                RunConfig(
-                    model=m,
-                    dataset=exp.train,
-                    profile=profiles[m],
-                    test_dataset=exp.test,
-                    train_where=exp.train_where,
-                    test_where=exp.test_where,
-                    experiment=exp.name,
-                    options=task.resolve_options({**exp.options, **given}),
-                    **common | {"timing": common["timing"] and exp.timed and (m, exp.train) not in timed},
-                )
-            )
-            if plans[-1].timing:
-                timed.add((m, exp.train))
-    return plans
-
-
-def _precision(args: argparse.Namespace, spec: ModelSpec, device: torch.device) -> Precision:
-    """The run's speed options: as asked, the layout defaulting to the model's choice for the device."""
-    layout = args.channels_last if args.channels_last is not None else device.type in spec.channels_last_on
-    precision = Precision(args.amp, layout, args.compile)
-    if precision != FP32:
-        precision.check(device, spec.input_shape)
-    return precision
 
 
 def main(args: argparse.Namespace) -> int:
@@ -244,51 +148,29 @@ def _main(args: argparse.Namespace, world: distributed.World, device: torch.devi
     task = get_task(args.task)
     if not world.is_main:
         args.no_progress = True
-    models = args.model or list(task.default_models)
-    for m in models:
-        task.model_spec(m)  # unknown names fail here, before any work
-    if args.quick and args.profile not in (None, "quick"):
-        raise UsageError(f"--quick contradicts --profile {args.profile}")
-    args.profile_name = "quick" if args.quick else (args.profile or "default")
-    overrides = {"epochs": args.epochs, "time_budget_s": args.time_budget, "batch_size": args.batch_size}
-    all_models = set(models) | {m for e in task.experiments() for m in (e.models or ())}
-    profiles = {m: task.profile(args.profile_name, m).replace(**overrides) for m in all_models}
-    for profile in profiles.values():
-        check_profile(profile)
+    request = request_from_args(args, device)
+    plans = plan_runs(task, request)
     if args.threads is not None:
-        if args.threads <= 0:
-            raise UsageError(f"--threads must be positive, got {args.threads}")
         torch.set_num_threads(args.threads)
-    if args.timing_batch is not None and args.timing_batch <= 0:
-        raise UsageError(f"--timing-batch must be positive, got {args.timing_batch}")
-    if args.timing_only and args.no_timing:
-        raise UsageError("--timing-only and --no-timing together leave nothing to do")
-    if args.dataset is not None:
-        task.data_spec(args.dataset)
-    dirs = _data_dirs(args, task, task.model_spec(models[0]).default_dataset)
-    plans = _plans(args, task, models, profiles)
-    plans = [dataclasses.replace(cfg, precision=_precision(args, task.model_spec(cfg.model), device)) for cfg in plans]
-    if args.save is not None:
-        if len(plans) != 1 or plans[0].dataset is None:
-            raise UsageError(f"--save needs exactly one trained run; this command plans {len(plans)} "
-                             "(name one --model and a --dataset or --experiment)")  # fmt: skip
-        plans = [dataclasses.replace(plans[0], save_to=args.save)]
-    data = DataCache(task, dirs, args.seed, device, progress=not args.no_progress, profile=args.profile_name)
+    dirs = _data_dirs(args, task, task.model_spec((args.model or task.default_models)[0]).default_dataset)
+    data = DataCache(task, dirs, args.seed, device, progress=request.progress, profile=request.profile)
     say = print if world.is_main else (lambda *a, **k: None)
+    warning = busy_machine_warning(load_at_start(), torch.get_num_threads()) if device.type == "cpu" else None
+    if warning:
+        say(warning, flush=True)
 
     paths, skipped = [], []
-    for cfg in plans:
-        needed = [d for d in (cfg.dataset, cfg.test_dataset) if d is not None and not data.available(d)]
-        label = f"{task.name}/{cfg.experiment + '/' if cfg.experiment else ''}{cfg.model}"
+    for plan in plans:
+        needed = [d for d in (plan.dataset, plan.test_dataset) if d is not None and not data.available(d)]
         if needed:
-            skipped.append(f"{label}: skipped, needs --data {needed[0]}=PATH")
-            say(f"[{label}] {skipped[-1].split(': ', 1)[1]}", flush=True)
+            skipped.append(f"{plan.label}: skipped, needs --data {needed[0]}=PATH")
+            say(f"[{plan.label}] {skipped[-1].split(': ', 1)[1]}", flush=True)
             continue
-        splits = prepare_splits(task, cfg, data, device) if cfg.dataset else None
-        test = f" -> {cfg.test_dataset}" if cfg.test_dataset else ""
-        what = f"{cfg.dataset}{test}, {cfg.profile_name} profile" if cfg.dataset else "timing only, no data set"
-        say(f"[{label}] {what}, device {device.type}", flush=True)
-        path = run_and_write(task, cfg, device, splits, args.out, world)
+        splits = prepare_splits(task, plan, data, device) if plan.dataset else None
+        test = f" -> {plan.test_dataset}" if plan.test_dataset else ""
+        what = f"{plan.dataset}{test}, {plan.profile_name} profile" if plan.dataset else "timing only, no data set"
+        say(f"[{plan.label}] {what}, device {device.type}", flush=True)
+        path = run_and_write(task, plan, device, splits, args.out, world)
         if path is None:
             continue
         paths.append(path)

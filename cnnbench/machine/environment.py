@@ -6,6 +6,7 @@ import os
 import platform
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import torch
@@ -107,12 +108,38 @@ def _governor() -> str:
         return "unavailable (no cpufreq in /sys)"
 
 
+_load: list[float | None] = []
+
+
+def load_at_start(seconds: float = 0.5) -> float | None:
+    """Cores other processes keep busy, measured once per process (at the start of a run); None without /proc."""
+    if not _load:
+        from cnnbench.measure.interference import CpuLoadMeter
+
+        meter = CpuLoadMeter()
+        meter.start()
+        time.sleep(seconds)
+        other = meter.stop()
+        _load.append(None if other is None else round(other, 2))
+    return _load[0]
+
+
+def busy_machine_warning(load: float | None, threads: int) -> str | None:
+    """One line when other processes keep at least half a core busy: torch's threads will fight them."""
+    if load is None or load < 0.5:
+        return None
+    return (f"note: other processes keep {load:.1f} of {os.cpu_count()} cores busy; accuracy does not depend on it "
+            f"(budgets are epochs and samples), times do. With {threads} torch threads they compete: "
+            "--threads 1 is often faster on a busy machine")  # fmt: skip
+
+
 def timing_environment() -> dict:
-    """What decides a CPU timing besides the code: clock, governor, threads, BLAS settings."""
+    """What decides a CPU timing besides the code: clock, governor, threads, BLAS settings, the load at start."""
     from cnnbench.machine.clock import measured_clock_ghz, nominal_mhz
 
     clock = measured_clock_ghz()
     return {
+        "other_cpu_cores_at_start": load_at_start(),
         "governor": _governor(),
         "clock_ghz": clock["ghz"],
         "clock_method": clock["method"],

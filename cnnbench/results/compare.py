@@ -1,45 +1,52 @@
 """Two sets of run records lined up: what changed, and which timing changes are regressions.
 
-A timing change is a regression only when the new median exceeds the old one by more than a relative
-threshold **and** by more than the measurements' own spread (the larger of the two IQRs).
+Records are paired by `run_key` (the configuration, seed and fold; machines may differ): a quick run is
+never compared with a full one, nor runs with different training settings. A timing change is a
+regression only when the new median exceeds the old one by more than a relative threshold **and** by
+more than the measurements' own spread (the larger of the two IQRs).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from cnnbench.results.record import Record, run_key
 from cnnbench.results.table import option_words
 
 DEFAULT_THRESHOLD = 0.10  # relative; see README ("Comparing runs") for why 10%
 
 
-def line_key(r: dict[str, Any]) -> str:
-    d = r["dataset"]
-    fold = d.get("fold")
-    parts = [r["task"], r.get("experiment") or "-", r["model"], d.get("name") or "timing-only"]
-    if d.get("test"):
-        parts.append(f"->{d['test']}")
-    opts = " ".join(option_words(r))
-    return " ".join(
-        [*parts, r["device"]["type"], f"seed{r.get('seed', 0)}"]
-        + ([f"fold{fold[0]}/{fold[1]}"] if fold else [])
-        + ([opts] if opts else [])
-    )
+def label(record: Record) -> str:
+    """A readable name of a record's configuration, seed and fold, for printing (run_key pairs them)."""
+    d, fold = record.dataset, record.dataset.fold
+    parts = [record.task, record.experiment or "-", record.model, d.name or "timing-only"]
+    parts += [f"->{d.test}"] if d.test else []
+    parts += [record.profile, record.device.type, f"seed{record.seed}"]
+    parts += [f"fold{fold[0]}/{fold[1]}"] if fold else []
+    return " ".join(parts + option_words(record))
 
 
-def latest_by_key(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """One record per key: the most recent when a configuration was run more than once."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in sorted(records, key=lambda r: r.get("started_utc", "")):
-        out[line_key(r)] = r
-    return out
+@dataclass(frozen=True)
+class Latest:
+    """One record per run_key(machine=False): the most recent of each; set_aside counts the older ones left out."""
+
+    records: dict[str, Record]
+    set_aside: int
+
+
+def latest_by_key(records: list[Record]) -> Latest:
+    """The most recent record of each configuration, seed and fold, and how many older ones were set aside."""
+    out: dict[str, Record] = {}
+    for r in sorted(records, key=lambda r: r.started_utc):
+        out[run_key(r, machine=False)] = r
+    return Latest(out, len(records) - len(out))
 
 
 @dataclass(frozen=True)
 class Change:
-    key: str
+    key: str  # the label of the configuration
     metric: str
     old: float
     new: float
@@ -51,12 +58,11 @@ class Change:
         return (self.new - self.old) / self.old if self.old else float("inf") if self.new else 0.0
 
 
-def _environment(r: dict[str, Any]) -> str:
-    v = r.get("versions", {})
-    return json.dumps([r.get("machine_slug"), v.get("torch"), v.get("cuda")])
+def _environment(r: Record) -> str:
+    return json.dumps([r.machine_slug, r.versions.torch, r.versions.cuda])
 
 
-def environments_differ(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+def environments_differ(old: list[Record], new: list[Record]) -> list[str]:
     """Machine or version differences between the two sides, described; empty when alike."""
     a, b = {_environment(r) for r in old}, {_environment(r) for r in new}
     if a == b:
@@ -64,31 +70,34 @@ def environments_differ(old: list[dict[str, Any]], new: list[dict[str, Any]]) ->
     return [f"old: {', '.join(sorted(a))}", f"new: {', '.join(sorted(b))}"]
 
 
-def compare(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], threshold: float) -> list[Change]:
-    """Changes of the primary metric, parameters, FLOPs, training time and every timed phase."""
+def compare(
+    old: Mapping[str, Record], new: Mapping[str, Record], threshold: float, labels: Mapping[str, str] | None = None
+) -> list[Change]:
+    """Changes of the primary metric, parameters, FLOPs, training time and every timed phase of the records
+    with the same key on both sides (labelled by labels[key], or label() of the new record)."""
     changes = []
-    for key in sorted(old.keys() & new.keys()):
-        a, b = old[key], new[key]
-        metric = b.get("primary_metric", "accuracy")
-        ma, mb = a["metrics"], b["metrics"]
-        if metric in ma and metric in mb:
-            changes.append(Change(key, metric, ma[metric], mb[metric], False))
-        for name in ("params", "flops_fwd"):
-            if name in ma and name in mb and ma[name] != mb[name]:
-                changes.append(Change(key, name, ma[name], mb[name], False, "the model changed"))
-        if "train_seconds" in ma and "train_seconds" in mb:
-            changes.append(Change(key, "train_seconds", ma["train_seconds"], mb["train_seconds"], False))
-        ta, tb = a.get("timing") or {}, b.get("timing") or {}
+    names = {key: (labels or {}).get(key) or label(new[key]) for key in old.keys() & new.keys()}
+    for key in sorted(names, key=lambda k: (names[k], k)):
+        a, b, name = old[key], new[key], names[key]
+        metric = b.primary_metric
+        score_a, score_b = a.metrics.scores.get(metric), b.metrics.scores.get(metric)
+        if score_a is not None and score_b is not None:
+            changes.append(Change(name, metric, score_a, score_b, False))
+        ma, mb = a.metrics, b.metrics
+        for field in ("params", "flops_fwd"):
+            if getattr(ma, field) != getattr(mb, field):
+                changes.append(Change(name, field, getattr(ma, field), getattr(mb, field), False, "the model changed"))
+        if ma.train_seconds is not None and mb.train_seconds is not None:
+            changes.append(Change(name, "train_seconds", ma.train_seconds, mb.train_seconds, False))
+        ta, tb = a.timing or {}, b.timing or {}
         for phase in sorted(ta.keys() & tb.keys()):
             for batch in sorted(ta[phase].keys() & tb[phase].keys()):
                 sa, sb = ta[phase][batch], tb[phase][batch]
-                grew = sb["median_ms"] - sa["median_ms"]
-                spread = max(sa.get("iqr_ms", 0.0), sb.get("iqr_ms", 0.0))
-                slower = grew > threshold * sa["median_ms"] and grew > spread
-                note = f"spread {spread:.3f} ms" + (
-                    " (interfered)" if sa.get("interfered") or sb.get("interfered") else ""
-                )
-                changes.append(Change(key, f"{phase}@{batch} ms", sa["median_ms"], sb["median_ms"], slower, note))
+                grew = sb.median_ms - sa.median_ms
+                spread = max(sa.iqr_ms, sb.iqr_ms)
+                slower = grew > threshold * sa.median_ms and grew > spread
+                note = f"spread {spread:.3f} ms" + (" (interfered)" if sa.interfered or sb.interfered else "")
+                changes.append(Change(name, f"{phase}@{batch} ms", sa.median_ms, sb.median_ms, slower, note))
     return changes
 
 

@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from cnnbench.io import pyplot, save_figure
-from cnnbench.results.table import group_key, primary_score
+from cnnbench.results.record import PhaseStats, Record, config_key
+from cnnbench.results.table import largest_batch
 
 
-def _label(r: dict[str, Any]) -> str:
-    exp = r.get("experiment")
-    return f"{r['model']}" + (f" ({exp})" if exp else "")
+def _label(r: Record) -> str:
+    return r.model + (f" ({r.experiment})" if r.experiment else "")
 
 
-def _trained(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _trained(records: list[Record]) -> list[Record]:
     """One record per configuration (the first), trained ones only."""
     seen, out = set(), []
     for r in records:
-        key = group_key(r)
-        if primary_score(r) is not None and key not in seen:
+        key = config_key(r)
+        if r.score is not None and key not in seen:
             seen.add(key)
             out.append(r)
     return out
 
 
-def score_vs(records: list[dict[str, Any]], x_metric: str, xlabel: str, title: str, path: Path) -> Path | None:
-    """The primary metric against params or training time, one point per configuration."""
+def score_vs(records: list[Record], x_metric: str, xlabel: str, title: str, path: Path) -> Path | None:
+    """The primary metric against a field of the metrics (params, train_seconds), one point per configuration."""
     pts = [
-        (r["metrics"][x_metric], 100 * primary_score(r), _label(r))
+        (getattr(r.metrics, x_metric), 100 * r.score, _label(r))
         for r in _trained(records)
-        if x_metric in r["metrics"]
+        if getattr(r.metrics, x_metric) is not None and r.score is not None
     ]
     if not pts:
         return None
@@ -47,14 +46,18 @@ def score_vs(records: list[dict[str, Any]], x_metric: str, xlabel: str, title: s
     return save_figure(fig, path, "svg")
 
 
-def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
+def _forward(r: Record) -> dict[str, PhaseStats]:
+    return (r.timing or {}).get("forward") or {}
+
+
+def throughput_vs_batch(records: list[Record], title: str, path: Path) -> Path | None:
     """Forward samples/s at each timed batch size, one line per model and device."""
     lines: dict[str, list[tuple[int, float]]] = {}
     for r in records:
-        fwd = (r.get("timing") or {}).get("forward") or {}
+        fwd = _forward(r)
         if fwd:
-            label = f"{r['model']} [{r['device']['type']}]"
-            lines.setdefault(label, [(s["batch"], s["per_second"]) for s in fwd.values()])
+            label = f"{r.model} [{r.device.type}]"
+            lines.setdefault(label, [(s.batch, s.per_second) for s in fwd.values()])
     if not lines:
         return None
     plt = pyplot()
@@ -72,14 +75,13 @@ def throughput_vs_batch(records: list[dict[str, Any]], title: str, path: Path) -
     return save_figure(fig, path, "svg")
 
 
-def cpu_vs_gpu(records: list[dict[str, Any]], title: str, path: Path) -> Path | None:
+def cpu_vs_gpu(records: list[Record], title: str, path: Path) -> Path | None:
     """Forward throughput at the throughput batch per model, CPU beside GPU; None without both."""
     best: dict[tuple[str, str], float] = {}
     for r in records:
-        fwd = (r.get("timing") or {}).get("forward") or {}
-        if fwd:
-            big = max(fwd.values(), key=lambda s: s["batch"])
-            best[(r["model"], r["device"]["type"])] = big["per_second"]
+        big = largest_batch(_forward(r))
+        if big:
+            best[(r.model, r.device.type)] = big.per_second
     models = sorted({m for m, d in best if (m, "cpu") in best and (m, "cuda") in best})
     if not models:
         return None

@@ -13,9 +13,9 @@ from typing import Any
 from cnnbench.errors import UsageError
 from cnnbench.io import atomic_write_text
 from cnnbench.registry import default_registry
-from cnnbench.results.record import read_records
+from cnnbench.results.record import Record, read_records
 from cnnbench.results.speedup import SPEED_COLUMNS, format_speed_markdown, speed_rows
-from cnnbench.results.table import COLUMNS, format_markdown, group_key, largest_batch, primary_score, training_config
+from cnnbench.results.table import COLUMNS, format_markdown, groups, largest_batch
 
 
 @dataclass
@@ -24,18 +24,17 @@ class Section:
 
     machine: str
     task: str
-    records: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    records: list[tuple[Path, Record]] = field(default_factory=list)
 
     @property
-    def plain(self) -> list[dict[str, Any]]:
+    def plain(self) -> list[Record]:
         return [r for _, r in self.records]
 
 
-def _sort_key(pr: tuple[Path, dict[str, Any]]) -> tuple:
+def _sort_key(pr: tuple[Path, Record]) -> tuple:
     r = pr[1]
-    fold = r["dataset"].get("fold") or [0, 0]
-    return (r.get("experiment") or "", r["dataset"]["name"] or "~", r["model"], r["device"]["type"], r.get("seed", 0),
-            fold[0])  # fmt: skip
+    fold = r.dataset.fold or (0, 0)
+    return (r.experiment or "", r.dataset.name or "~", r.model, r.device.type, r.seed, fold[0])
 
 
 def collect(runs: Path) -> list[Section]:
@@ -44,20 +43,18 @@ def collect(runs: Path) -> list[Section]:
         raise UsageError(f"{runs}: no run records (*.json) found")
     sections: dict[tuple[str, str], Section] = {}
     for path, rec in found:
-        key = (rec["machine_slug"], rec["task"])
+        key = (rec.machine_slug, rec.task)
         sections.setdefault(key, Section(*key)).records.append((path, rec))
     for s in sections.values():
         s.records.sort(key=_sort_key)
     return [sections[k] for k in sorted(sections)]
 
 
-def machine_line(rec: dict[str, Any]) -> str:
-    m, v = rec["machine"], rec["versions"]
-    gpu = f", GPU {m['gpu']} ({m['gpu_memory_gb']} GB)" if m.get("gpu") else ""
-    host = f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, {m.get('memory_gb', '?')} GB{gpu}"
-    return (
-        f"{host}; Python {v.get('python', '?')}, torch {v.get('torch', '?')}, torchvision {v.get('torchvision', '?')}"
-    )
+def machine_line(rec: Record) -> str:
+    m, v = rec.machine, rec.versions
+    gpu = f", GPU {m.gpu} ({m.gpu_memory_gb} GB)" if m.gpu else ""
+    host = f"{m.cpu}, {m.cores} cores, {m.memory_gb} GB{gpu}"
+    return f"{host}; Python {v.python}, torch {v.torch}, torchvision {v.torchvision or '?'}"
 
 
 def summary_lines(section: Section) -> list[str]:
@@ -93,9 +90,9 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None, pic
                       format_speed_markdown(speed), ""]  # fmt: skip
         lines += ["<details><summary>Records</summary>", ""]
         for path, rec in s.records:
-            sha = (rec["commit"].get("sha") or "unknown")[:10]
-            dirty = " (dirty)" if rec["commit"].get("dirty") else ""
-            lines.append(f"- `{path.relative_to(runs)}` — profile {rec.get('profile')}, commit {sha}{dirty}")
+            sha = (rec.commit.sha or "unknown")[:10]
+            dirty = " (dirty)" if rec.commit.dirty else ""
+            lines.append(f"- `{path.relative_to(runs)}` — profile {rec.profile}, commit {sha}{dirty}")
         lines += ["", "</details>", ""]
     if pictures:
         lines += ["## What the models learned", "", "Made by `cnnbench explain` (see the main README):", ""]
@@ -136,67 +133,60 @@ CSV_FIELDS = (
 CSV_COLUMNS = tuple(k for k, _ in CSV_FIELDS)
 
 
-def _groups(records: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
-        out.setdefault(group_key(r), []).append(r)
-    return list(out.values())
-
-
-def csv_row(group: list[dict[str, Any]]) -> dict[str, Any]:
+def csv_row(group: list[Record]) -> dict[str, Any]:
     """Raw numbers (no units, no thousands separators) of one configuration's records."""
     first = group[0]
-    timed = next((r for r in group if r.get("timing")), None)
-    scores = [s for s in map(primary_score, group) if s is not None]
-    secs = [r["metrics"]["train_seconds"] for r in group if "train_seconds" in r["metrics"]]
-    epochs = [r["training"]["epochs_run"] for r in group if r.get("training")]
-    fwd = (timed or {}).get("timing", {}).get("forward", {}) if timed else {}
-    step = (timed or {}).get("timing", {}).get("train_step", {}) if timed else {}
+    timed = next((r for r in group if r.timing), None)
+    scores = [r.score for r in group if r.score is not None]
+    secs = [r.metrics.train_seconds for r in group if r.metrics.train_seconds is not None]
+    epochs = [r.training.epochs_run for r in group if r.training]
+    timing = timed.timing if timed and timed.timing else {}
+    fwd, step = timing.get("forward", {}), timing.get("train_step", {})
     big_f, big_s = largest_batch(fwd), largest_batch(step)
     return {
-        "machine": first.get("machine_slug"),
-        "task": first["task"],
-        "model": first["model"],
-        "experiment": first.get("experiment") or "",
-        "dataset": first["dataset"]["name"] or "",
-        "test_dataset": first["dataset"].get("test") or "",
-        "options": " ".join(f"{k}={v}" for k, v in sorted((first.get("options") or {}).items()) if v != ""),
-        "device": first["device"]["type"],
-        "profile": first.get("profile"),
+        "machine": first.machine_slug,
+        "task": first.task,
+        "model": first.model,
+        "experiment": first.experiment or "",
+        "dataset": first.dataset.name or "",
+        "test_dataset": first.dataset.test or "",
+        "options": " ".join(f"{k}={v}" for k, v in sorted(first.options.items()) if v != ""),
+        "device": first.device.type,
+        "profile": first.profile,
         "runs": len(group),
         "score_mean": statistics.fmean(scores) if scores else "",
         "score_std": statistics.stdev(scores) if len(scores) > 1 else "",
-        "params": first["metrics"].get("params", ""),
-        "flops_fwd": first["metrics"].get("flops_fwd", ""),
+        "params": first.metrics.params,
+        "flops_fwd": first.metrics.flops_fwd,
         "epochs_run_mean": statistics.fmean(epochs) if epochs else "",
-        "time_budget_s": training_config(first).get("time_budget_s") or "",
+        "time_budget_s": first.config.profile.time_budget_s or "",
         "train_seconds_mean": statistics.fmean(secs) if secs else "",
-        "fwd_b1_median_ms": fwd["b1"]["median_ms"] if "b1" in fwd else "",
-        "fwd_batch": big_f["batch"] if big_f else "",
-        "fwd_per_second": big_f["per_second"] if big_f else "",
-        "step_batch": big_s["batch"] if big_s else "",
-        "step_per_second": big_s["per_second"] if big_s else "",
-        "torch": first.get("versions", {}).get("torch", ""),
-        "commits": " ".join(sorted({(r.get("commit", {}).get("sha") or "unknown")[:10] for r in group})),
+        "fwd_b1_median_ms": fwd["b1"].median_ms if "b1" in fwd else "",
+        "fwd_batch": big_f.batch if big_f else "",
+        "fwd_per_second": big_f.per_second if big_f else "",
+        "step_batch": big_s.batch if big_s else "",
+        "step_per_second": big_s.per_second if big_s else "",
+        "torch": first.versions.torch,
+        "commits": " ".join(sorted({(r.commit.sha or "unknown")[:10] for r in group})),
     }
 
 
-def render_csv(records: list[dict[str, Any]]) -> str:
-    """One row per configuration (seeds and folds grouped), CSV_COLUMNS in that order."""
+def render_csv(records: list[Record]) -> str:
+    """One row per configuration (seeds and folds grouped by config_key), CSV_COLUMNS in that order."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
-    for group in _groups(records):
+    for group in groups(records):
         w.writerow(csv_row(group))
     return buf.getvalue()
 
 
 def write_csvs(sections: list[Section], out: Path) -> list[Path]:
     """results/csv/<task>_<device>.csv over every machine's records of that task and device."""
-    by_file: dict[str, list[dict[str, Any]]] = {}
+    by_file: dict[str, list[Record]] = {}
     for s in sections:
         for r in s.plain:
-            by_file.setdefault(f"{s.task}_{r['device']['type']}.csv", []).append(r)
+            by_file.setdefault(f"{s.task}_{r.device.type}.csv", []).append(r)
     paths = []
     for name, recs in sorted(by_file.items()):
         atomic_write_text(out / name, render_csv(recs))

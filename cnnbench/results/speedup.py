@@ -1,13 +1,11 @@
 """What each speed option buys: every record run with --amp, --channels-last, --compile, --nproc or
---threads against the plain record of the same model, data, options, seed, training hyper-parameters, machine and
-timing batch."""
+--threads against its plain twin: the record of the same run key without the speed options (same model,
+data, options, profile, seed, fold, training hyper-parameters, machine and timing batch)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from cnnbench.results.table import largest_batch, primary_score, speed_words, training_config
+from cnnbench.results.record import Record, run_key, speed_words
+from cnnbench.results.table import largest_batch
 
 SPEED_COLUMNS = (
     ("model", "model"),
@@ -26,50 +24,49 @@ SPEED_COLUMNS = (
 )
 
 
-def _base_key(record: dict[str, Any]) -> str:
-    d, cfg = record["dataset"], record.get("config") or {}
-    return json.dumps(
-        [record.get("machine_slug"), record["task"], record.get("experiment"), record["model"], d["name"],
-         d.get("test"), d.get("fold"), record.get("options"), record.get("seed"), record.get("profile"),
-         cfg.get("throughput_batch"), (record.get("device") or {}).get("type"), training_config(record)],
-        sort_keys=True,
-    )  # fmt: skip
+def _twin_key(record: Record) -> str:
+    """The run key without the speed options: an option's record and its plain twin share it."""
+    return run_key(record, speed=False)
 
 
-def _median(record: dict[str, Any], phase: str, largest: bool) -> tuple[float, int] | None:
-    per_batch = (record.get("timing") or {}).get(phase) or {}
+def _median(record: Record, phase: str, largest: bool) -> tuple[float, int] | None:
+    per_batch = (record.timing or {}).get(phase) or {}
     stats = largest_batch(per_batch) if largest else per_batch.get("b1")
-    return (stats["median_ms"], stats["batch"]) if stats else None
+    return (stats.median_ms, stats.batch) if stats else None
 
 
 def _ratio(num: float | None, den: float | None) -> str:
     return "-" if not num or not den else f"{num / den:.2f}x"
 
 
-def _throughput(record: dict[str, Any], phase: str) -> float | None:
+def _throughput(record: Record, phase: str) -> float | None:
     m = _median(record, phase, largest=True)
     return m[1] / m[0] if m else None
 
 
-def speed_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _train_seconds(record: Record) -> float | None:
+    return record.training.train_seconds if record.training else None
+
+
+def speed_rows(records: list[Record]) -> list[dict[str, str]]:
     """One row per record with speed options that has a plain twin (the newest plain twin is used)."""
-    plain: dict[str, dict[str, Any]] = {}
-    for r in sorted(records, key=lambda r: r.get("started_utc", "")):
+    plain: dict[str, Record] = {}
+    for r in sorted(records, key=lambda r: r.started_utc):
         if not speed_words(r):
-            plain[_base_key(r)] = r
+            plain[_twin_key(r)] = r
     rows = []
     for r in records:
-        base = plain.get(_base_key(r))
+        base = plain.get(_twin_key(r))
         if not speed_words(r) or base is None:
             continue
         b1_base, b1 = _median(base, "forward", False), _median(r, "forward", False)
-        t_base, t = (base.get("training") or {}).get("train_seconds"), (r.get("training") or {}).get("train_seconds")
-        s_base, s = primary_score(base), primary_score(r)
-        compile_s = (r.get("metrics") or {}).get("compile_seconds")
+        t_base, t = _train_seconds(base), _train_seconds(r)
+        s_base, s = base.score, r.score
+        compile_s = r.metrics.compile_seconds
         rows.append(
             {
-                "model": r["model"],
-                "dataset": r["dataset"]["name"] or "-",
+                "model": r.model,
+                "dataset": r.dataset.name or "-",
                 "speed": " ".join(speed_words(r)),
                 "fwd_b1": _ratio(b1_base[0] if b1_base else None, b1[0] if b1 else None),
                 "fwd_tput": _ratio(_throughput(r, "forward"), _throughput(base, "forward")),

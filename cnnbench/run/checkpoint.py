@@ -6,7 +6,6 @@ plain values, never pickled code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,28 +43,18 @@ class Checkpoint:
         return module.eval()
 
 
-def save(
-    path: Path,
-    model: nn.Module,
-    task: str,
-    model_name: str,
-    dataset: str | None,
-    num_classes: int,
-    input_shape: tuple[int, ...],
-    options: Mapping[str, str],
-    extra: Mapping[str, Any] | None = None,
-) -> Path:
+def save(path: Path, checkpoint: Checkpoint) -> Path:
     """Write the checkpoint through a temporary file and a rename."""
     payload = {
         "format": FORMAT,
-        "task": task,
-        "model": model_name,
-        "dataset": dataset,
-        "num_classes": num_classes,
-        "input_shape": list(input_shape),
-        "options": dict(options),
-        "extra": dict(extra or {}),
-        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "task": checkpoint.task,
+        "model": checkpoint.model,
+        "dataset": checkpoint.dataset,
+        "num_classes": checkpoint.num_classes,
+        "input_shape": list(checkpoint.input_shape),
+        "options": dict(checkpoint.options),
+        "extra": dict(checkpoint.extra),
+        "model_state": {k: v.detach().cpu() for k, v in checkpoint.state.items()},
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)

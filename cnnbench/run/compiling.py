@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import torch
-from torch import nn
 
-from cnnbench.measure.phases import restoring
-from cnnbench.measure.precision import Precision
+from cnnbench.measure.phases import Workload, restoring
 from cnnbench.run.distributed import SINGLE, World
 
 EVAL_BATCH = 1024  # train.predict's batch size
@@ -45,21 +43,13 @@ def graphs_compiled() -> int:
     return counters["stats"]["unique_graphs"]
 
 
-def warm_up(
-    model: nn.Module,
-    example: Callable[[int], torch.Tensor],
-    num_classes: int,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    train_shapes: Iterable[int],
-    eval_shapes: Iterable[int],
-    device: torch.device,
-    precision: Precision,
-) -> float:
+def warm_up(work: Workload, train_shapes: Iterable[int], eval_shapes: Iterable[int]) -> float:
     """Run a compiled model once per (mode, batch shape); returns the seconds this took (synchronised).
 
     Forward+backward in training mode and an inference-mode forward in evaluation mode; the weights,
     buffers (e.g. batch-norm statistics) and gradients are restored, so the run itself is unchanged.
     """
+    model, device, precision = work.model, work.device, work.precision
     gen = torch.Generator().manual_seed(0)
     with restoring(model):
         if device.type == "cuda":
@@ -67,15 +57,14 @@ def warm_up(
         t0 = time.perf_counter()
         model.train()
         for b in sorted(set(train_shapes)):
-            x = precision.input(example(b).to(device))
-            y = torch.randint(0, num_classes, (b,), generator=gen).to(device)
+            x, y = work.batch(b, gen)
             with precision.autocast(device):
-                loss = loss_fn(model(x), y)
+                loss = work.loss_fn(model(precision.input(x)), y)
             loss.backward()
         model.eval()
         for b in sorted(set(eval_shapes)):
             # made outside inference mode, as the evaluation's inputs are: Dynamo guards on the tensor kind
-            x = precision.input(example(b).to(device))
+            x = precision.input(work.example(b).to(device))
             with torch.inference_mode(), precision.autocast(device):
                 model(x)
         if device.type == "cuda":

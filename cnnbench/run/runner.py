@@ -1,16 +1,20 @@
-"""One benchmark run: load data, train, evaluate, count, time, and write the run record."""
+"""One benchmark run, in stages: build and count, compile, train, evaluate, time, record.
+
+Each stage takes the run's RunContext; run_one chains them and returns the typed Record."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from cnnbench.data.cache import cache_root
 from cnnbench.errors import UsageError
@@ -25,49 +29,15 @@ from cnnbench.machine.environment import (
 )
 from cnnbench.measure.counting import count_flops, count_params
 from cnnbench.measure.interference import gpu_sharers
-from cnnbench.measure.phases import time_phases
-from cnnbench.measure.precision import FP32, Precision
+from cnnbench.measure.phases import Workload, time_phases
 from cnnbench.measure.timing import Budget
-from cnnbench.results.record import SCHEMA_VERSION, write_record
+from cnnbench.results import record as rec
 from cnnbench.run import checkpoint
 from cnnbench.run.compiling import eval_batches, graphs_compiled, train_batches, warm_up
 from cnnbench.run.distributed import SINGLE, World, describe, mean_over_ranks, same_on_all_ranks
-from cnnbench.run.train import predict, seed_everything, train
-from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    task: str
-    model: str
-    dataset: str | None  # data set trained on; None: timing only
-    profile_name: str
-    profile: Profile
-    seed: int = 0
-    device: str = "auto"
-    timing: bool = True
-    progress: bool = True
-    test_dataset: str | None = None  # evaluated on this data set's test split (default: dataset's)
-    train_where: Mapping[str, str] = field(default_factory=dict)
-    test_where: Mapping[str, str] = field(default_factory=dict)
-    experiment: str | None = None
-    command: str | None = None  # the command line that asked for the run, for the record
-    options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
-    fold: tuple[int, int] | None = None  # (index, count) of a cross-validation run
-    save_to: Path | None = None  # write a checkpoint of the trained model here
-    precision: Precision = FP32  # --amp / --channels-last / --compile
-    timing_batch: int | None = None  # --timing-batch: the throughput batch instead of the model's own
-    threads: int | None = None  # --threads, when given (the threads used are in the record's device)
-
-
-def check_profile(profile: Profile) -> None:
-    """Budgets a user can set must be positive; say which one is not."""
-    if profile.epochs <= 0:
-        raise UsageError(f"epochs must be positive, got {profile.epochs}")
-    if profile.time_budget_s is not None and profile.time_budget_s <= 0:
-        raise UsageError(f"time budget must be positive, got {profile.time_budget_s} s")
-    if profile.batch_size <= 0:
-        raise UsageError(f"batch size must be positive, got {profile.batch_size}")
+from cnnbench.run.plan import RunPlan
+from cnnbench.run.train import Curve, TrainResult, predict, seed_everything, train
+from cnnbench.spec import DataRequest, Splits, Task, TensorData
 
 
 class DataCache:
@@ -117,15 +87,15 @@ class DataCache:
         return self._loaded[key]
 
 
-def prepare_splits(task: Task, cfg: RunConfig, data: DataCache, device: torch.device) -> Splits:
+def prepare_splits(task: Task, plan: RunPlan, data: DataCache, device: torch.device) -> Splits:
     """Train and test data of one run: filtered, limited, normalised on the training data, on device."""
-    assert cfg.dataset is not None
-    shape = task.model_spec(cfg.model).input_shape
-    source = data.get(cfg.dataset, shape, cfg.options, cfg.fold)
-    test_source = data.get(cfg.test_dataset, shape, cfg.options, cfg.fold) if cfg.test_dataset else source
-    train_part = source.train.where(cfg.train_where).take(cfg.profile.train_limit, cfg.seed)
-    test_part = test_source.test.where(cfg.test_where).take(cfg.profile.test_limit, cfg.seed + 1)
-    for part, name, where in ((train_part, cfg.dataset, cfg.train_where), (test_part, "test", cfg.test_where)):
+    assert plan.dataset is not None
+    shape = task.model_spec(plan.model).input_shape
+    source = data.get(plan.dataset, shape, plan.options, plan.fold)
+    test_source = data.get(plan.test_dataset, shape, plan.options, plan.fold) if plan.test_dataset else source
+    train_part = source.train.where(plan.train_where).take(plan.profile.train_limit, plan.seed)
+    test_part = test_source.test.where(plan.test_where).take(plan.profile.test_limit, plan.seed + 1)
+    for part, name, where in ((train_part, plan.dataset, plan.train_where), (test_part, "test", plan.test_where)):
         if len(part) == 0:
             raise UsageError(f"no samples left in {name} data after filtering on {dict(where)}")
     norm = task.normalizer(train_part)
@@ -133,132 +103,248 @@ def prepare_splits(task: Task, cfg: RunConfig, data: DataCache, device: torch.de
     return Splits(norm(train_part).to(device), norm(test_part).to(device), source.notes, dev, source.resources)
 
 
-def run_one(
-    task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None, world: World = SINGLE
-) -> dict[str, Any]:
-    """Do one run and return its record (not yet written); with several processes, on every rank."""
+@dataclass
+class RunContext:
+    """Everything the stages of one run share: what to run, where, on which data, and the built model."""
+
+    task: Task
+    plan: RunPlan
+    device: torch.device
+    splits: Splits | None
+    world: World
+    model: nn.Module
+    num_classes: int
+    input_shape: tuple[int, ...]
+    resources: dict[str, Any]
+    started_utc: str
+
+    @property
+    def workload(self) -> Workload:
+        task, plan = self.task, self.plan
+
+        def example(b: int) -> torch.Tensor:
+            return task.example_input(plan.model, b, self.input_shape, self.resources)
+
+        return Workload(self.model, example, self.num_classes, task.loss, self.device, plan.precision)
+
+    @property
+    def timing_batches(self) -> tuple[int, ...]:
+        """Batch 1 and the throughput batch; none under --nproc (kernel timings are single-process)."""
+        if not self.plan.timing or self.world.active:
+            return ()
+        return tuple(sorted({1, self.throughput_batch}))
+
+    @property
+    def throughput_batch(self) -> int:
+        return self.plan.timing_batch or self.task.model_spec(self.plan.model).throughput_batch
+
+
+def build(task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, world: World) -> RunContext:
+    """Stage 1: the model, sized for the data (or the spec's shapes for timing only), on the device."""
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    spec = task.model_spec(cfg.model)
-    seed_everything(cfg.seed)
+    spec = task.model_spec(plan.model)
+    seed_everything(plan.seed)
     num_classes = splits.train.num_classes if splits else spec.num_classes
     input_shape = tuple(splits.train.x.shape[1:]) if splits else spec.input_shape
-    resources = {"options": dict(cfg.options), **(splits.resources if splits else {})}
-    model = cfg.precision.layout(task.build(cfg.model, num_classes, input_shape, resources).to(device))
-    metrics: dict[str, Any] = {"params": count_params(model), "params_trainable": count_params(model, True)}
-    metrics.update(count_flops(model, task.example_input(cfg.model, 1, input_shape, resources).to(device)))
-    throughput_batch = cfg.timing_batch or spec.throughput_batch
-    # kernel timings are single-process: --nproc runs record training only
-    timed = cfg.timing and not world.active
-    batches = tuple(sorted({1, throughput_batch})) if timed else ()
-    if cfg.precision.compile:
-        cfg.precision.compiled(model)
-        train_shapes, eval_shapes = set(batches), set(batches)
-        if splits is not None:
-            train_shapes |= train_batches(len(splits.train), cfg.profile.batch_size, world)
-            eval_shapes |= eval_batches(len(splits.test), len(splits.dev) if splits.dev is not None else 0)
-        metrics["compile_seconds"] = warm_up(
-            model,
-            lambda b: task.example_input(cfg.model, b, input_shape, resources),
-            num_classes,
-            task.loss,
-            train_shapes,
-            eval_shapes,
-            device,
-            cfg.precision,
-        )
+    resources = {"options": dict(plan.options), **(splits.resources if splits else {})}
+    model = plan.precision.layout(task.build(plan.model, num_classes, input_shape, resources).to(device))
+    return RunContext(task, plan, device, splits, world, model, num_classes, input_shape, resources, started)
+
+
+def count(ctx: RunContext) -> dict[str, Any]:
+    """Parameters and FLOPs per sample (forward and training)."""
+    counts: dict[str, Any] = {"params": count_params(ctx.model), "params_trainable": count_params(ctx.model, True)}
+    return counts | count_flops(ctx.model, ctx.workload.example(1).to(ctx.device))
+
+
+def compile_all(ctx: RunContext) -> float:
+    """--compile: every graph the run will need, built in a warm-up; returns its seconds."""
+    ctx.plan.precision.compiled(ctx.model)
+    batches = set(ctx.timing_batches)
+    train_shapes, eval_shapes = set(batches), set(batches)
+    if ctx.splits is not None:
+        dev = len(ctx.splits.dev) if ctx.splits.dev is not None else 0
+        train_shapes |= train_batches(len(ctx.splits.train), ctx.plan.profile.batch_size, ctx.world)
+        eval_shapes |= eval_batches(len(ctx.splits.test), dev)
+    return warm_up(ctx.workload, train_shapes, eval_shapes)
+
+
+def curve_split(ctx: RunContext) -> tuple[TensorData, str]:
+    """The test samples the learning curve is scored on: all, or a seeded subset of curve_limit."""
+    assert ctx.splits is not None
+    test, limit = ctx.splits.test, ctx.plan.profile.curve_limit
+    if limit is None or limit >= len(test):
+        return test, "test"
+    return test.take(limit, ctx.plan.seed + 2), f"test subset of {limit} of {len(test)} (seed {ctx.plan.seed + 2})"
+
+
+def fit(ctx: RunContext) -> TrainResult:
+    """Stage 2: train on the training split (early stopping on dev where the data has one), scoring the
+    learning curve on the test split as it goes."""
+    splits, task, plan = ctx.splits, ctx.task, ctx.plan
+    assert splits is not None
+
+    def primary(logits: torch.Tensor, y: torch.Tensor) -> float:
+        return task.evaluate(logits, y)[task.primary_metric]
+
+    curve_data, _ = curve_split(ctx)
+    curve = Curve(lambda model: primary(predict(model, curve_data.x, precision=plan.precision), curve_data.y),
+                  plan.profile.curve_points)  # fmt: skip
+    score = primary if splits.dev is not None else None
+    desc = f"{plan.task}/{plan.model}"
+    return train(ctx.model, splits.train, task.loss, plan.profile, plan.seed, plan.progress, desc,
+                 dev=splits.dev, score=score, precision=plan.precision, world=ctx.world, curve=curve)  # fmt: skip
+
+
+def evaluate(ctx: RunContext) -> dict[str, Any]:
+    """Stage 3: the task's metrics on the test split (and per reported group), checked equal on every rank."""
+    splits, task = ctx.splits, ctx.task
+    assert splits is not None
+    t0 = time.perf_counter()
+    logits = predict(ctx.model, splits.test.x, precision=ctx.plan.precision)
+    scores = task.evaluate(logits, splits.test.y)
+    same_on_all_ranks(scores[task.primary_metric], ctx.world, ctx.device, f"test {task.primary_metric}")
+    return {"scores": scores, "by_group": _by_group(task, logits, splits.test),
+            "eval_seconds": time.perf_counter() - t0}  # fmt: skip
+
+
+def time_kernels(ctx: RunContext, counts: Mapping[str, Any]) -> dict[str, dict[str, dict]]:
+    """Stage 4: forward, forward+backward and training step at batch 1 and the throughput batch."""
+    profile = ctx.plan.profile
+    budget = Budget(warmup=profile.timing_warmup, min_runs=profile.timing_min_runs,
+                    min_time_s=profile.timing_min_time_s, max_time_s=profile.timing_max_time_s)  # fmt: skip
+    if ctx.plan.progress:  # the timer is silent for up to phases x batches x max_time_s: say so first
+        most = len(ctx.timing_batches) * 3 * profile.timing_max_time_s
+        print(f"  timing forward, backward and training step at batch {', '.join(map(str, ctx.timing_batches))} "
+              f"(at most {most:.0f} s)", flush=True)  # fmt: skip
+    timing = time_phases(ctx.workload, ctx.timing_batches, budget)
+    peak = matmul_peak(_ceiling_summary(ctx.device), ctx.plan.precision.amp, ctx.device.type)
+    add_efficiency(timing, counts, peak)
+    return timing
+
+
+def save_checkpoint(ctx: RunContext) -> None:
+    plan = ctx.plan
+    assert plan.save_to is not None
+    extra = {k: v for k, v in ctx.resources.items() if k != "options"}
+    state = ctx.model.state_dict()
+    checkpoint.save(plan.save_to, checkpoint.Checkpoint(plan.task, plan.model, plan.dataset, ctx.num_classes,
+                                                        ctx.input_shape, dict(plan.options), state, extra))  # fmt: skip
+
+
+def run_one(
+    task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, world: World = SINGLE
+) -> rec.Record:
+    """Do one run and return its record (not yet written); with several processes, on every rank."""
+    ctx = build(task, plan, device, splits, world)
+    metrics = count(ctx)
+    if plan.precision.compile:
+        metrics["compile_seconds"] = compile_all(ctx)
         graphs_after_warm_up = graphs_compiled()
-    training: dict[str, Any] | None = None
+    training = None
     if splits is not None:
-        result = train(
-            model,
-            splits.train,
-            task.loss,
-            cfg.profile,
-            cfg.seed,
-            cfg.progress,
-            f"{cfg.task}/{cfg.model}",
-            dev=splits.dev,
-            score=(lambda lg, y: task.evaluate(lg, y)[task.primary_metric]) if splits.dev is not None else None,
-            precision=cfg.precision,
-            world=world,
-        )
-        t0 = time.perf_counter()
-        logits = predict(model, splits.test.x, precision=cfg.precision)
-        metrics.update(task.evaluate(logits, splits.test.y))
-        same_on_all_ranks(metrics[task.primary_metric], world, device, f"test {task.primary_metric}")
-        metrics.update(_by_group(task, logits, splits.test))
-        metrics["eval_seconds"] = time.perf_counter() - t0
-        if cfg.precision.compile:  # a graph built during training counts as training time: expect 0 (all ranks)
+        result = fit(ctx)
+        metrics |= evaluate(ctx)
+        if plan.precision.compile:  # a graph built during training counts as training time: expect 0 (all ranks)
             late = graphs_compiled() - graphs_after_warm_up
             metrics["graphs_compiled_in_training"] = round(mean_over_ranks(late, world, device) * world.size)
         metrics["train_seconds"] = result.train_seconds
         metrics["train_samples_per_second"] = result.samples_per_second
-        if cfg.save_to is not None and world.is_main:
-            extra = {k: v for k, v in splits.resources.items() if k != "options"}
-            checkpoint.save(cfg.save_to, model, cfg.task, cfg.model, cfg.dataset, num_classes, input_shape,
-                            cfg.options, extra)  # fmt: skip
-        training = dataclasses.asdict(result) | {
-            "train_samples": len(splits.train),
-            "test_samples": len(splits.test),
-            **({"dev_samples": len(splits.dev)} if splits.dev is not None else {}),
-            **({"checkpoint": str(cfg.save_to)} if cfg.save_to is not None else {}),
-        }
-    timing = None
-    if timed:
-        budget = Budget(
-            warmup=cfg.profile.timing_warmup,
-            min_runs=cfg.profile.timing_min_runs,
-            min_time_s=cfg.profile.timing_min_time_s,
-            max_time_s=cfg.profile.timing_max_time_s,
-        )
-        timing = time_phases(
-            model,
-            lambda b: task.example_input(cfg.model, b, input_shape, resources),
-            num_classes,
-            task.loss,
-            batches,
-            budget,
-            device,
-            cfg.precision,
-        )
-        add_efficiency(timing, metrics, matmul_peak(_ceiling_summary(device), cfg.precision.amp, device.type))
+        if plan.save_to is not None and world.is_main:
+            save_checkpoint(ctx)
+        training = _training(ctx, result, metrics["flops_train"])
+    timing = time_kernels(ctx, metrics) if ctx.timing_batches else None
+    return make_record(ctx, metrics, training, timing)
+
+
+def _training(ctx: RunContext, result: TrainResult, flops_per_sample: int) -> rec.Training:
+    splits, plan = ctx.splits, ctx.plan
+    assert splits is not None
+    fields = dataclasses.asdict(result)
+    if fields["final_loss"] is not None and not math.isfinite(fields["final_loss"]):
+        fields["final_loss"] = None  # no step was taken (JSON has no NaN)
+    _, split = curve_split(ctx)
+    curve = [
+        rec.CurvePoint(p.samples, p.epochs, float(p.samples * flops_per_sample), round(p.seconds, 4), p.score, split)
+        for p in result.curve or []
+    ]
+    del fields["curve"]
+    return rec.Training(
+        **fields,
+        train_samples=len(splits.train),
+        test_samples=len(splits.test),
+        dev_samples=len(splits.dev) if splits.dev is not None else None,
+        checkpoint=str(plan.save_to) if plan.save_to is not None else None,
+        learning_curve=curve,
+        time_to_target=time_to_target(ctx, curve),
+    )
+
+
+def time_to_target(ctx: RunContext, curve: list[rec.CurvePoint]) -> list[rec.TargetTime]:
+    """For each of the task's targets on the data set tested: the first curve point at or above it.
+
+    Only a curve scored on the whole test split can reach a target (a subset's score is not the split's)."""
+    tested = ctx.plan.test_dataset or ctx.plan.dataset
+    out = []
+    for target in ctx.task.targets:
+        if target.dataset != tested or ctx.plan.test_where:
+            continue
+        hit = next((p for p in curve if p.split == "test" and p.score >= target.score), None)
+        out.append(rec.TargetTime(target.score, target.source, hit is not None,
+                                  *((hit.samples, hit.epochs, hit.flops, hit.seconds) if hit else ())))  # fmt: skip
+    return out
+
+
+def make_record(
+    ctx: RunContext,
+    metrics: dict[str, Any],
+    training: rec.Training | None,
+    timing: dict[str, dict[str, dict]] | None,
+) -> rec.Record:
+    """Stage 5: the typed record of the run, with machine, versions and commit."""
+    plan, splits, device = ctx.plan, ctx.splits, ctx.device
     machine = machine_info(device)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "task": cfg.task,
-        "model": cfg.model,
-        "experiment": cfg.experiment,
-        "primary_metric": task.primary_metric,
-        "dataset": {
-            "name": cfg.dataset,
-            "source": splits.train.source if splits else None,
-            **({"test": cfg.test_dataset, "test_source": splits.test.source} if cfg.test_dataset and splits else {}),
-            **({"train_where": dict(cfg.train_where)} if cfg.train_where else {}),
-            **({"test_where": dict(cfg.test_where)} if cfg.test_where else {}),
-            **({"notes": splits.notes} if splits and splits.notes else {}),
-            **({"fold": list(cfg.fold)} if cfg.fold else {}),
-        },
-        "options": dict(cfg.options),
-        **({"distributed": describe(world, cfg.profile.batch_size)} if world.active else {}),
-        "profile": cfg.profile_name,
-        "config": dataclasses.asdict(cfg.profile)
-        | {"throughput_batch": throughput_batch, "input_shape": list(input_shape)}
-        | {"precision": cfg.precision.as_dict()}
-        | ({"threads": cfg.threads} if cfg.threads is not None else {}),
-        "seed": cfg.seed,
+    dataset = rec.Dataset(
+        name=plan.dataset,
+        source=splits.train.source if splits else None,
+        test=plan.test_dataset if splits else None,
+        test_source=splits.test.source if plan.test_dataset and splits else None,
+        train_where=dict(plan.train_where),
+        test_where=dict(plan.test_where),
+        notes=dict(splits.notes) if splits else {},
+        fold=plan.fold,
+    )
+    environment = timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {})
+    config = rec.Config(plan.profile, ctx.throughput_batch, ctx.input_shape,
+                        rec.SpeedOptions(**plan.precision.as_dict()), plan.threads)  # fmt: skip
+    primary = ctx.task.primary_metric
+    data = {
+        "schema_version": rec.SCHEMA_VERSION,
+        "task": plan.task,
+        "model": plan.model,
+        "experiment": plan.experiment,
+        "primary_metric": primary,
+        "dataset": rec.plain(dataset),
+        "options": dict(plan.options),
+        "distributed": describe(ctx.world, plan.profile.batch_size) if ctx.world.active else None,
+        "profile": plan.profile_name,
+        "config": config.to_json(),
+        "seed": plan.seed,
         "device": {"type": device.type, **threads_info()},
         "machine": machine,
         "machine_slug": machine_slug(machine),
         "versions": versions(device),
         "commit": git_commit(),
-        "environment": timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {}),
+        "environment": environment,
         "ceiling": _ceiling_summary(device) if timing else None,
-        "started_utc": started,
-        "command": cfg.command,
-        "metrics": metrics,
-        "training": training,
+        "started_utc": ctx.started_utc,
+        "command": plan.command,
+        "metrics": rec.Metrics(**metrics).to_json(primary),
+        "training": rec.plain(training),
         "timing": timing,
     }
+    # through the reader: what the runner writes is checked by the same code that reads it back
+    return rec.Record.from_json(data, f"{plan.label} record")
 
 
 def add_efficiency(timing: dict[str, dict[str, dict]], metrics: dict[str, Any], peak: float | None) -> None:
@@ -272,13 +358,13 @@ def add_efficiency(timing: dict[str, dict[str, dict]], metrics: dict[str, Any], 
 
 
 def _by_group(task: Task, logits: torch.Tensor, test: TensorData) -> dict[str, dict[str, float]]:
-    """The primary metric per value of each reported group, e.g. accuracy_by_sex: {male:…, female:…}."""
+    """The primary metric per value of each reported group, e.g. sex: {male:…, female:…}."""
     out = {}
     for key in task.report_groups:
         if key not in test.groups:
             continue
         values = test.groups[key]
-        out[f"{task.primary_metric}_by_{key}"] = {
+        out[key] = {
             str(v): task.evaluate(logits[m], test.y[m])[task.primary_metric]
             for v in sorted(set(values.tolist()))
             for m in [torch.from_numpy(values == v).to(logits.device)]
@@ -294,18 +380,18 @@ def _ceiling_summary(device: torch.device) -> dict:
     }
 
 
-def record_path(out_dir: Path, record: dict[str, Any]) -> Path:
-    stamp = record["started_utc"].replace(":", "").replace("-", "")
-    exp = f"_{record['experiment']}" if record.get("experiment") else ""
-    fold = record["dataset"].get("fold")
-    extra = f"_s{record['seed']}" + (f"_f{fold[0]}of{fold[1]}" if fold else "")
-    name = f"{stamp}_{record['task']}{exp}_{record['model']}{extra}_{record['device']['type']}.json"
-    return out_dir / record["machine_slug"] / name
+def record_stem(record: rec.Record) -> str:
+    """<utc>_<task>[_<experiment>]_<model>_s<seed>[_f<i>of<k>]_<device>: create_record makes it unique."""
+    stamp = record.started_utc.replace(":", "").replace("-", "")
+    exp = f"_{record.experiment}" if record.experiment else ""
+    fold = record.dataset.fold
+    extra = f"_s{record.seed}" + (f"_f{fold[0]}of{fold[1]}" if fold else "")
+    return f"{stamp}_{record.task}{exp}_{record.model}{extra}_{record.device.type}"
 
 
 def run_and_write(
-    task: Task, cfg: RunConfig, device: torch.device, splits: Splits | None, out: Path, world: World = SINGLE
+    task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, out: Path, world: World = SINGLE
 ) -> Path | None:
     """Run and write the record (rank 0 only: other ranks return None)."""
-    record = run_one(task, cfg, device, splits, world)
-    return write_record(record, record_path(out, record)) if world.is_main else None
+    record = run_one(task, plan, device, splits, world)
+    return rec.create_record(record, out / record.machine_slug, record_stem(record)) if world.is_main else None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from cnnbench.measure.interference import CpuLoadMeter
 from cnnbench.measure.precision import FP32, Precision
 from cnnbench.run.distributed import SINGLE, World, any_rank, maybe_kill_self, mean_over_ranks, shard
 from cnnbench.spec import Profile, TensorData
@@ -41,17 +43,51 @@ def make_optimizer(model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {profile.optimizer!r}")
 
 
+@dataclass(frozen=True)
+class CurvePoint:
+    """The score of the model on the curve split after so much training (evaluation time excluded)."""
+
+    samples: int
+    epochs: float
+    seconds: float
+    score: float
+
+
 @dataclass
 class TrainResult:
-    epochs_run: float  # fractional when a time budget cut an epoch short
+    epochs_run: float  # fractional when a budget cut an epoch short
     steps: int
     samples: int
-    train_seconds: float
+    train_seconds: float  # evaluation for the learning curve and the dev split excluded
     samples_per_second: float
     final_loss: float
-    stopped_by: str  # "epochs" | "time_budget"
+    stopped_by: str  # "epochs" | "samples" | "time_budget"
     best_epoch: float | None = None  # with a dev split: the epoch whose weights were kept
     dev_scores: list[float] | None = None  # with a dev split: its score after each epoch
+    planned_steps: int = 0  # the steps the budget allows (the schedule's length); 0: none taken
+    other_cpu_cores: float | None = None  # cores other processes kept busy during training (load, not ours)
+    eval_seconds: float = 0.0  # spent scoring the curve and the dev split, outside train_seconds
+    curve: list[CurvePoint] | None = None
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Score the model at `points` evenly spaced steps of the planned training (and at its end)."""
+
+    score: Callable[[nn.Module], float]
+    points: int = 10
+
+
+def planned_steps(n: int, profile: Profile) -> int:
+    """Steps the machine-independent budget allows: the profile's epochs, capped by max_samples.
+
+    The learning-rate schedule is sized from this, so a run that the sample budget stops still anneals.
+    A wall-clock budget (--time-budget) cannot be known in advance: a run it stops is cut short."""
+    bs = min(profile.batch_size, n)
+    steps = math.ceil(n / bs) * profile.epochs
+    if profile.max_samples is not None:
+        steps = min(steps, math.ceil(profile.max_samples / bs))
+    return steps
 
 
 def train(
@@ -66,11 +102,15 @@ def train(
     score: ScoreFn | None = None,
     precision: Precision = FP32,
     world: World = SINGLE,
+    curve: Curve | None = None,
 ) -> TrainResult:
     """Train in place on tensors already on the model's device; returns what the run did.
 
-    With a dev split and a score, the model is scored on dev after every epoch (and when the time
-    budget stops it) and ends with the weights of the best-scoring epoch (early stopping, as Kim 2014).
+    Training stops after the profile's epochs, or its max_samples, or (when the user set one) its
+    wall-clock time budget, whichever comes first. With a dev split and a score, the model is scored on
+    dev after every epoch (and when a budget stops it) and ends with the weights of the best-scoring
+    epoch (early stopping, as Kim 2014). With a curve, the model is scored at evenly spaced steps.
+    Scoring time is kept out of the training time and the time budget.
 
     With several processes (world), every rank draws the same permutation and takes its share of each
     global batch; DistributedDataParallel averages the gradients, and each rank's loss is weighted by its
@@ -80,8 +120,7 @@ def train(
         raise ValueError("dev and score go together")
     n = len(data)
     bs = min(profile.batch_size, n)
-    steps_per_epoch = math.ceil(n / bs)
-    total_steps = steps_per_epoch * profile.epochs
+    total_steps = planned_steps(n, profile)
     optimizer = make_optimizer(model, profile)
     scheduler = (
         torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
@@ -100,13 +139,18 @@ def train(
     steps = samples = 0
     stopped_by = "epochs"
     bar = tqdm(total=total_steps, desc=desc, unit="step", disable=not progress, leave=False, mininterval=0.5)
-    t0 = time.perf_counter()
+    clock = _TrainingClock(device)
     running_loss = torch.zeros((), device=device)
     running_correct = torch.zeros((), device=device, dtype=torch.long)
     seen_since = 0
     selector = _BestEpoch(model, dev, score, precision) if dev is not None and score is not None else None
     scaler = precision.scaler(device)
-    for epoch in range(profile.epochs):
+    curve_at = _curve_steps(total_steps, curve.points) if curve is not None else set()
+    points: list[CurvePoint] = []
+    meter = CpuLoadMeter()
+    meter.start()
+    epoch = 0
+    while stopped_by == "epochs" and epoch < profile.epochs:
         perm = torch.randperm(n, generator=gen).to(device)
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
@@ -136,33 +180,46 @@ def train(
             seen_since += len(mine)
             bar.update(1)
             if progress and steps % 50 == 0:
-                elapsed = time.perf_counter() - t0
                 bar.set_postfix(
                     epoch=f"{epoch + 1}/{profile.epochs}",
                     loss=f"{running_loss.item() / seen_since:.4f}",
-                    acc=f"{running_correct.item() / seen_since:.3f}",
-                    sps=f"{samples / elapsed:.0f}",
+                    train_acc=f"{running_correct.item() / seen_since:.3f}",
+                    sps=f"{samples / max(clock.seconds(), 1e-9):.0f}",
                     refresh=False,
                 )
                 running_loss.zero_()
                 running_correct.zero_()
                 seen_since = 0
+            if steps in curve_at:
+                assert curve is not None
+                with clock.paused():
+                    points.append(CurvePoint(samples, round(samples / n, 4), clock.seconds(), curve.score(model)))
+                    model.train()
+            if steps >= total_steps:
+                stopped_by = "epochs" if samples >= n * profile.epochs else "samples"
+                break
             if profile.time_budget_s is not None and any_rank(
-                time.perf_counter() - t0 >= profile.time_budget_s, world, device
+                clock.seconds() >= profile.time_budget_s, world, device
             ):
                 stopped_by = "time_budget"
                 break
+        epoch += 1
         if selector is not None:
-            selector.check(round(samples / n, 4))
-            model.train()
-        if stopped_by == "time_budget":
+            with clock.paused():
+                selector.check(round(samples / n, 4))
+                model.train()
+        if steps >= total_steps:
             break
+    if curve is not None and (not points or points[-1].samples != samples) and steps:
+        with clock.paused():  # the end of training is always a point of the curve
+            points.append(CurvePoint(samples, round(samples / n, 4), clock.seconds(), curve.score(model)))
     if selector is not None:
         selector.restore()
     loss_value = mean_over_ranks(loss.item(), world, device) if steps else float("nan")
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - t0
+    with clock.paused():  # waits for the device: queued kernels count as training
+        pass
+    seconds = clock.seconds()
+    other = meter.stop()
     bar.close()
     return TrainResult(
         epochs_run=round(samples / n, 4),
@@ -174,7 +231,44 @@ def train(
         stopped_by=stopped_by,
         best_epoch=selector.best_epoch if selector else None,
         dev_scores=selector.scores if selector else None,
+        planned_steps=total_steps,
+        other_cpu_cores=None if other is None else round(other, 3),
+        eval_seconds=clock.paused_seconds,
+        curve=points if curve is not None else None,
     )
+
+
+def _curve_steps(total: int, points: int) -> set[int]:
+    """`points` steps spread evenly over the planned training, the last one at its end."""
+    return {max(1, round(total * (i + 1) / points)) for i in range(points)} if total and points else set()
+
+
+class _TrainingClock:
+    """Wall time of training alone: time spent scoring (curve, dev split) is paused out.
+
+    On a GPU it synchronises before each reading, so queued kernels are counted where they belong."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self._t0 = time.perf_counter()
+        self.paused_seconds = 0.0
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self._t0 - self.paused_seconds
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        self._sync()
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._sync()
+            self.paused_seconds += time.perf_counter() - t0
 
 
 class _BestEpoch:

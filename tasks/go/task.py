@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -14,6 +14,7 @@ from cnnbench.spec import (
     ModelSpec,
     Profile,
     Splits,
+    Target,
     Task,
     TaskOption,
     int_at_least,
@@ -23,6 +24,9 @@ from cnnbench.spec import (
 from cnnbench_tasks.go import data
 from cnnbench_tasks.go.models import AlphaGoPolicy, DensePolicy, Policy, packed_bytes
 from cnnbench_tasks.go.positions import LAYOUTS, planes_of
+
+if TYPE_CHECKING:
+    from cnnbench.results.record import Record
 
 # Move-prediction accuracy on held-out expert games, to print beside ours
 ANCHORS = (
@@ -59,6 +63,13 @@ class GoTask(Task):
     name = "go"
     modality = "board"
     primary_metric = "top1"
+    # move prediction on expert games: Clark & Storkey 2015 44.4% (GoGoD; the state of the art AlphaGo cites),
+    # Silver et al. 2016 55.7% (SL policy on the raw board and history) and 57.0% (all 48 features), on KGS games
+    targets = (
+        Target("sgf", 0.444, "Clark & Storkey 2015: 44.4% top-1 on GoGoD"),
+        Target("sgf", 0.557, "Silver et al. 2016: 55.7% top-1, SL policy on raw features"),
+        Target("sgf", 0.570, "Silver et al. 2016: 57.0% top-1, SL policy on all 48 features"),
+    )
     datasets = {
         "sgf": DataSpec("sgf", "a folder of SGF game records (19x19; e.g. ../shared/data/go/tom-9d)", needs_dir=True),
         "gnugo-selfplay": DataSpec("gnugo-selfplay", "GNU Go level 1 self-play games, generated offline and cached"),
@@ -125,11 +136,11 @@ class GoTask(Task):
             "top5": (top5 == target[:, None]).any(1).float().mean().item(),
         }
 
-    def summarize(self, records: list[dict[str, Any]]) -> list[str]:
-        got = [r for r in records if "top1" in r["metrics"]]
+    def summarize(self, records: list[Record]) -> list[str]:
+        got = [r for r in records if "top1" in r.metrics.scores]
         if not got:
             return []
-        parts = [f"{r['model']} ({r.get('profile')} profile, {r['dataset'].get('notes', {}).get('games_used', '?')} "
-                 f"games) {100 * r['metrics']['top1']:.1f}% top-1 / {100 * r['metrics']['top5']:.1f}% top-5"
-                 for r in sorted(got, key=lambda r: -r["metrics"]["top1"])]  # fmt: skip
+        parts = [f"{r.model} ({r.profile} profile, {r.dataset.notes.get('games_used', '?')} games) "
+                 f"{100 * r.metrics.scores['top1']:.1f}% top-1 / {100 * r.metrics.scores['top5']:.1f}% top-5"
+                 for r in sorted(got, key=lambda r: -r.metrics.scores["top1"])]  # fmt: skip
         return ["Move prediction on held-out games: " + "; ".join(parts) + ". Anchors: " + "; ".join(ANCHORS) + "."]

@@ -6,12 +6,15 @@ import contextlib
 import io
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cnnbench.errors import UsageError
-from cnnbench.spec import DataRequest, DataSpec, ModelSpec, Profile, Splits, Task
+from cnnbench.spec import DataRequest, DataSpec, ModelSpec, Profile, Splits, Target, Task
 from cnnbench_tasks.image import folders, mnist
 from cnnbench_tasks.image.models import DNN, CifarResNet, LectureCNN, torchvision_model
+
+if TYPE_CHECKING:
+    from cnnbench.results.record import Record
 
 MNIST_SHAPE = (1, 28, 28)
 CIFAR_SHAPE = (3, 32, 32)
@@ -39,6 +42,13 @@ class ImageTask(Task):
     name = "image"
     modality = "image"
     primary_metric = "accuracy"
+    # time to target: MNIST 99% (the lecture's CNN reaches it; LeCun et al. 1998 report 99.05% for LeNet-5),
+    # CIFAR-10 91.25% (He et al. 2016, Table 6, ResNet-20) and 94% (DAWNBench's CIFAR-10 target)
+    targets = (
+        Target("mnist", 0.99, "MNIST 99%: LeCun et al. 1998 (LeNet-5 99.05%)"),
+        Target("cifar10", 0.9125, "He et al. 2016, Table 6: ResNet-20 91.25%"),
+        Target("cifar10", 0.94, "DAWNBench CIFAR-10 target 94%"),
+    )
     datasets = {
         "mnist": DataSpec("mnist", "MNIST handwritten digits, 60,000 train + 10,000 test, 28x28 grey"),
         "cifar10": DataSpec("cifar10", "CIFAR-10, 50,000 train + 10,000 test, 32x32 colour, 10 classes"),
@@ -119,27 +129,28 @@ class ImageTask(Task):
             return folders.load_imagefolder(request.data_dir, tuple(request.input_shape[1:]))
         raise UsageError(f"unknown data set {request.dataset!r}")
 
-    def summarize(self, records: list[dict[str, Any]]) -> list[str]:
+    def summarize(self, records: list[Record]) -> list[str]:
         """The lecture's claim on MNIST: the CNN matches or beats the fully connected net with fewer weights."""
-        best: dict[str, dict[str, Any]] = {}
+        best: dict[str, Record] = {}
         for r in records:
-            if r["dataset"]["name"] == "mnist" and "accuracy" in r["metrics"]:
-                best.setdefault(r["model"], r)
+            if r.dataset.name == "mnist" and "accuracy" in r.metrics.scores:
+                best.setdefault(r.model, r)
         lines = []
         if "lecture-cnn" in best and "dnn" in best:
-            cnn, dnn = best["lecture-cnn"]["metrics"], best["dnn"]["metrics"]
+            cnn, dnn = best["lecture-cnn"].metrics, best["dnn"].metrics
+            cnn_acc, dnn_acc = cnn.scores["accuracy"], dnn.scores["accuracy"]
             lines.append(
-                f"MNIST: lecture-cnn {100 * cnn['accuracy']:.2f}% with {cnn['params']:,} parameters vs dnn "
-                f"{100 * dnn['accuracy']:.2f}% with {dnn['params']:,} ({dnn['params'] / cnn['params']:.1f}x the "
-                f"parameters, {100 * (cnn['accuracy'] - dnn['accuracy']):+.2f} points for the CNN). Anchors: "
+                f"MNIST: lecture-cnn {100 * cnn_acc:.2f}% with {cnn.params:,} parameters vs dnn "
+                f"{100 * dnn_acc:.2f}% with {dnn.params:,} ({dnn.params / cnn.params:.1f}x the "
+                f"parameters, {100 * (cnn_acc - dnn_acc):+.2f} points for the CNN). Anchors: "
                 "LeCun et al. 1998, LeNet-5 99.05%; a 2-layer 300-unit MLP 95.3% "
                 "(98.4% with 800 units, Simard et al. 2003)."
             )
         for r in records:
-            if r["model"] == "resnet20" and "accuracy" in r["metrics"]:
-                epochs = (r.get("training") or {}).get("epochs_run")
+            if r.model == "resnet20" and "accuracy" in r.metrics.scores:
+                epochs = r.training.epochs_run if r.training else None
                 lines.append(
-                    f"CIFAR-10: resnet20 {100 * r['metrics']['accuracy']:.2f}% after {epochs} epochs without data "
+                    f"CIFAR-10: resnet20 {100 * r.metrics.scores['accuracy']:.2f}% after {epochs} epochs without data "
                     "augmentation (He et al. 2016: 91.25% after ~164 epochs with augmentation)."
                 )
         return lines

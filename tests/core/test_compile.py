@@ -1,6 +1,7 @@
 """--compile: the compiled model computes the same function, every graph is built in the warm-up
 (none during training or evaluation), the warm-up leaves the model as it was, and the run records it."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,10 @@ from torch import nn
 from torch._dynamo.utils import counters
 
 from cnnbench.cli.main import main
+from cnnbench.measure.phases import Workload
 from cnnbench.measure.precision import Precision
 from cnnbench.registry import get_task
-from cnnbench.results.record import read_record
+from cnnbench.results.record import Record, read_record
 from cnnbench.run.compiling import eval_batches, train_batches, warm_up
 from cnnbench.run.distributed import World
 
@@ -38,8 +40,9 @@ def test_warm_up_builds_every_graph_and_changes_nothing() -> None:
     with torch.no_grad():
         want = model.eval()(x)
     COMPILE.model(model)
-    seconds = warm_up(model, lambda b: torch.randn(b, 1, 8, 8), 3, nn.functional.cross_entropy, {4, 2}, {10},
-                      torch.device("cpu"), COMPILE)  # fmt: skip
+    work = Workload(model, lambda b: torch.randn(b, 1, 8, 8), 3, nn.functional.cross_entropy, torch.device("cpu"),
+                    COMPILE)  # fmt: skip
+    seconds = warm_up(work, {4, 2}, {10})
     assert seconds > 0
     for k, v in model.state_dict().items():  # batch-norm statistics and weights restored
         torch.testing.assert_close(v, eager[k])
@@ -60,10 +63,10 @@ def test_run_records_compile_time(mnist_dir: Path, tmp_path: Path) -> None:
     assert main([*args, "--quick", "--no-progress", "--no-timing", "--out", str(out), "--compile"]) == 0
     (path,) = list(out.rglob("*.json"))
     rec = read_record(path)
-    assert rec["config"]["precision"]["compile"] is True
-    assert rec["metrics"]["compile_seconds"] > 0
-    assert rec["metrics"]["graphs_compiled_in_training"] == 0  # training and evaluation shapes were warmed up
-    assert rec["metrics"]["accuracy"] > 0.5
+    assert rec.config.precision.compile is True
+    assert rec.metrics.compile_seconds > 0
+    assert rec.metrics.graphs_compiled_in_training == 0  # training and evaluation shapes were warmed up
+    assert rec.score > 0.5
 
 
 def test_go_compiles_its_network_only() -> None:
@@ -73,7 +76,7 @@ def test_go_compiles_its_network_only() -> None:
 
 
 @pytest.mark.parametrize("precision", [COMPILE])
-def test_compile_is_recorded_as_a_word(precision: Precision) -> None:
+def test_compile_is_recorded_as_a_word(precision: Precision, make_record: Callable[..., Record]) -> None:
     from cnnbench.results.table import option_words
 
-    assert option_words({"config": {"precision": precision.as_dict()}}) == ["compile"]
+    assert option_words(make_record(config={"precision": precision.as_dict()})) == ["compile"]

@@ -2,6 +2,7 @@
 (within a stated tolerance), a killed rank fails the run with one clear line instead of hanging, and
 impossible requests are refused before anything starts."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 from cnnbench.cli.main import main
-from cnnbench.results.record import read_record
+from cnnbench.results.record import Distributed, read_record
 from cnnbench.run.distributed import KILL_ENV, World, shard
 
 
@@ -48,15 +49,15 @@ def test_two_processes_match_one(mnist_dir: Path, tmp_path: Path) -> None:
     assert two.returncode == 0, two.stderr[-2000:]
     (r1,) = [read_record(p) for p in (tmp_path / "one").rglob("*.json")]
     (r2,) = [read_record(p) for p in (tmp_path / "two").rglob("*.json")]  # rank 0 alone writes
-    assert r2["distributed"] | {"nodes": 1} == {"world_size": 2, "backend": "gloo", "launcher": "torchrun",
-                                                "global_batch": 128, "per_rank_batch": 64, "nodes": 1}  # fmt: skip
-    assert "distributed" not in r1
-    assert r1["training"]["samples"] == r2["training"]["samples"] and r1["training"]["steps"] == r2["training"]["steps"]
+    want = Distributed(world_size=2, backend="gloo", launcher="torchrun", global_batch=128, per_rank_batch=64, nodes=1)
+    assert dataclasses.replace(r2.distributed, nodes=1) == want
+    assert r1.distributed is None
+    assert r1.training.samples == r2.training.samples and r1.training.steps == r2.training.steps
     # Same initial weights, global batches and gradient arithmetic (test_weighted_shards_...); what differs
     # is the dropout noise (each rank draws its own masks) and the float summation order. Stated
     # tolerance: 2 points of test accuracy on the 200 fixture digits after 4 epochs.
-    assert abs(r1["metrics"]["accuracy"] - r2["metrics"]["accuracy"]) <= 0.02
-    assert r1["metrics"]["accuracy"] > 0.9
+    assert abs(r1.score - r2.score) <= 0.02
+    assert r1.score > 0.9
 
 
 def test_compiled_ranks_build_every_graph_in_the_warm_up(mnist_dir: Path, tmp_path: Path) -> None:
@@ -64,8 +65,8 @@ def test_compiled_ranks_build_every_graph_in_the_warm_up(mnist_dir: Path, tmp_pa
     res = _run(mnist_dir, tmp_path / "runs", "--nproc", "2", "--compile", "--epochs", "1")
     assert res.returncode == 0, res.stderr[-2000:]
     (rec,) = [read_record(p) for p in (tmp_path / "runs").rglob("*.json")]
-    assert rec["metrics"]["graphs_compiled_in_training"] == 0  # summed over both ranks
-    assert rec["metrics"]["compile_seconds"] > 0
+    assert rec.metrics.graphs_compiled_in_training == 0  # summed over both ranks
+    assert rec.metrics.compile_seconds > 0
 
 
 def test_a_killed_rank_fails_the_run_clearly(mnist_dir: Path, tmp_path: Path) -> None:
@@ -94,10 +95,10 @@ def test_impossible_requests(extra: list, message: str, capsys: pytest.CaptureFi
     assert len(err) == 1 and message in err[0], err
 
 
-def test_record_of_a_run_names_its_processes() -> None:
+def test_record_of_a_run_names_its_processes(make_record) -> None:
     from cnnbench.results.table import option_words
 
-    assert option_words({"options": {}, "distributed": {"world_size": 2}}) == ["nproc=2"]
+    assert option_words(make_record(options={}, distributed={"world_size": 2})) == ["nproc=2"]
     assert json.dumps(World().size) == "1"
 
 

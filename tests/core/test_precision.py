@@ -9,7 +9,7 @@ from cnnbench.cli.main import main
 from cnnbench.errors import UsageError
 from cnnbench.measure.precision import FP32, Precision
 from cnnbench.registry import get_task
-from cnnbench.results.record import read_record
+from cnnbench.results.record import SpeedOptions, read_record
 
 
 def test_channels_last_keeps_the_function() -> None:
@@ -57,8 +57,8 @@ def test_run_records_the_options(mnist_dir: Path, tmp_path: Path, capsys: pytest
     assert main(args) == 0
     (path,) = list(out.rglob("*.json"))
     rec = read_record(path)
-    assert rec["config"]["precision"] == {"amp": "bf16", "channels_last": True, "compile": False}
-    assert rec["metrics"]["accuracy"] > 0.5 and rec["timing"]["forward"]["b1"]["median_ms"] > 0
+    assert rec.config.precision == SpeedOptions(amp="bf16", channels_last=True, compile=False)
+    assert rec.score > 0.5 and rec.timing["forward"]["b1"].median_ms > 0
     assert "amp=bf16 channels_last" in capsys.readouterr().out
     assert main([*args[:-3], "--amp", "fp16"]) == 2
     assert "--amp fp16 needs a CUDA device" in capsys.readouterr().err
@@ -74,7 +74,7 @@ def test_layout_defaults_to_the_models_choice_for_the_device(mnist_dir: Path, tm
         assert main([*base, "--model", "lecture-cnn", "--model", "dnn", "--out", str(out), *flag]) == 0
         for path in out.rglob("*.json"):
             rec = read_record(path)
-            layouts[(rec["model"], bool(flag))] = rec["config"]["precision"]["channels_last"]
+            layouts[(rec.model, bool(flag))] = rec.config.precision.channels_last
     assert layouts == {("lecture-cnn", False): True, ("dnn", False): False,
                        ("lecture-cnn", True): False, ("dnn", True): False}  # fmt: skip
     assert get_task("image").model_spec("lecture-cnn").channels_last_on == ("cpu",)

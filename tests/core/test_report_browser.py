@@ -13,28 +13,28 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cnnbench.cli.main import main
-from cnnbench.results.record import SCHEMA_VERSION, write_record
+from cnnbench.results.record import Record, write_record
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
-def _record(task: str, model: str, acc: float, params: int, device: str = "cpu") -> dict:
-    stats = lambda b, ms: {"batch": b, "median_ms": ms, "iqr_ms": 0.01, "per_second": 1e3 * b / ms}  # noqa: E731
-    return {
-        "schema_version": SCHEMA_VERSION, "task": task, "model": model, "experiment": None,
-        "primary_metric": "accuracy", "dataset": {"name": "mnist"}, "device": {"type": device}, "options": {},
-        "seed": 0, "profile": "default", "machine": {"cpu": "test cpu", "cores": 2, "memory_gb": 24},
-        "machine_slug": "test-machine", "versions": {"torch": "2.14.1", "python": "3.11"}, "commit": {"sha": "abc"},
-        "started_utc": "2026-01-01T00:00:00Z",
-        "metrics": {"params": params, "flops_fwd": 1e6, "accuracy": acc, "train_seconds": 3.0},
-        "timing": {"forward": {"b1": stats(1, 1.0), "b64": stats(64, 8.0)},
-                   "train_step": {"b1": stats(1, 3.0), "b64": stats(64, 30.0)}},
-    }  # fmt: skip
+@pytest.fixture
+def rec(make_record: Callable[..., Record]) -> Callable[..., Record]:
+    def make(task: str, model: str, acc: float, params: int, device: str = "cpu") -> Record:
+        stats = lambda ms: {"median_ms": ms, "iqr_ms": 0.01}  # noqa: E731
+        return make_record(
+            task=task, model=model, device={"type": device}, machine_slug="test-machine",
+            metrics={"params": params, "flops_fwd": 1_000_000, "accuracy": acc, "train_seconds": 3.0},
+            timing={"forward": {1: stats(1.0), 64: stats(8.0)}, "train_step": {1: stats(3.0), 64: stats(30.0)}},
+        )  # fmt: skip
+
+    return make
 
 
 def _free_port() -> int:
@@ -51,13 +51,13 @@ def _call(base: str, method: str, path: str, body: dict | None = None) -> dict:
 
 
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium and chromedriver are not installed")
-def test_report_renders_every_table_and_image(tmp_path: Path) -> None:
+def test_report_renders_every_table_and_image(tmp_path: Path, rec) -> None:
     runs = tmp_path / "runs" / "test-machine"
     for i, (task, model, acc, params) in enumerate(
         [("image", "lecture-cnn", 0.99, 137_660), ("image", "dnn", 0.98, 648_010), ("speech", "freq-cnn", 0.9, 10**5)]
     ):
-        write_record(_record(task, model, acc, params), runs / f"r{i}.json")
-    write_record(_record("image", "lecture-cnn", 0.99, 137_660, device="cuda"), runs / "gpu.json")
+        write_record(rec(task, model, acc, params), runs / f"r{i}.json")
+    write_record(rec("image", "lecture-cnn", 0.99, 137_660, device="cuda"), runs / "gpu.json")
     from PIL import Image
 
     (tmp_path / "results" / "explain").mkdir(parents=True)

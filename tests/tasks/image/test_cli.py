@@ -8,7 +8,7 @@ import torch
 
 from cnnbench.cli.main import main
 from cnnbench.registry import default_registry
-from cnnbench.results.record import read_record
+from cnnbench.results.record import Dataset, read_record
 
 
 def run_cli(*args: str) -> int:
@@ -43,22 +43,23 @@ def test_run_end_to_end(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0
     paths = records_in(out)
     assert len(paths) == 2
-    recs = {r["model"]: r for r in map(read_record, paths)}
+    recs = {r.model: r for r in map(read_record, paths)}
     cnn = recs["lecture-cnn"]
-    assert cnn["metrics"]["params"] == 137_660
-    assert cnn["dataset"] == {"name": "mnist", "source": f"dir:{mnist_dir}"}
-    assert cnn["command"].startswith("cnnbench run --task image --model lecture-cnn --model dnn --data-dir")
-    assert cnn["training"]["train_samples"] == 600 and cnn["training"]["test_samples"] == 200
-    assert cnn["metrics"]["accuracy"] > 0.5  # the fixture is learnable: well above chance (0.1)
-    assert set(cnn["timing"]) == {"forward", "forward_backward", "train_step"}
-    assert set(cnn["timing"]["forward"]) == {"b1", "b256"}
-    b256 = cnn["timing"]["forward"]["b256"]
+    assert cnn.metrics.params == 137_660
+    assert cnn.dataset == Dataset(name="mnist", source=f"dir:{mnist_dir}")
+    assert cnn.command.startswith("cnnbench run --task image --model lecture-cnn --model dnn --data-dir")
+    assert cnn.training.train_samples == 600 and cnn.training.test_samples == 200
+    assert cnn.score > 0.5  # the fixture is learnable: well above chance (0.1)
+    assert set(cnn.timing) == {"forward", "forward_backward", "train_step"}
+    assert set(cnn.timing["forward"]) == {"b1", "b256"}
+    b256 = cnn.timing["forward"]["b256"]
     assert {"other_cpu_cores", "retries", "interfered", "gflops", "ceiling_fraction"} <= set(b256)
-    assert b256["gflops"] > 0 and 0 < b256["ceiling_fraction"]
-    assert {"governor", "clock_ghz", "torch_threads", "OPENBLAS_CORETYPE_set"} <= set(cnn["environment"])
-    assert cnn["ceiling"]["matmul_fp32"] > 0
-    assert cnn["device"]["type"] == "cpu" and cnn["device"]["torch_threads"] >= 1
-    assert "hostname" not in json.dumps(cnn["machine"]).lower()
+    assert b256.gflops > 0 and 0 < b256.ceiling_fraction
+    assert cnn.environment is not None and cnn.environment.governor
+    assert cnn.environment.torch_threads >= 1 and cnn.environment.OPENBLAS_CORETYPE_set is not None
+    assert cnn.ceiling.matmul_fp32 > 0
+    assert cnn.device.type == "cpu" and cnn.device.torch_threads >= 1
+    assert "hostname" not in json.dumps(cnn.to_json()["machine"]).lower()
     printed = capsys.readouterr().out
     assert "lecture-cnn" in printed and "137,660" in printed
 
@@ -86,7 +87,7 @@ def test_same_seed_same_accuracy(mnist_dir: Path, tmp_path: Path) -> None:
             == 0
         )
         (path,) = records_in(out)
-        accs.append(read_record(path)["metrics"]["accuracy"])
+        accs.append(read_record(path).score)
     assert accs[0] == accs[1]
 
 
@@ -95,7 +96,7 @@ def test_timing_only_needs_no_data(tmp_path: Path) -> None:
     assert run_cli("run", "--task", "image", "--model", "dnn", "--timing-only", "--out", str(out), *QUICK) == 0
     (path,) = records_in(out)
     rec = read_record(path)
-    assert rec["dataset"]["name"] is None and "accuracy" not in rec["metrics"]
+    assert rec.dataset.name is None and rec.score is None
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,9 @@ def test_every_model_runs_on_its_example_input(name: str) -> None:
     assert out.shape == (1, spec.num_classes)
 
 
-def test_summary_compares_the_cnn_with_the_dnn() -> None:
+def test_summary_compares_the_cnn_with_the_dnn(make_record) -> None:
     recs = [
-        {"model": m, "dataset": {"name": "mnist"}, "metrics": {"accuracy": a, "params": p}}
+        make_record(model=m, dataset={"name": "mnist"}, metrics={"accuracy": a, "params": p})
         for m, a, p in (("lecture-cnn", 0.99, 137_660), ("dnn", 0.98, 648_010))
     ]
     (line,) = TASK.summarize(recs)

@@ -35,7 +35,7 @@ def test_quick_run_of_two_experiments(tmp_path: Path, capsys: pytest.CaptureFixt
         ]
     )
     assert code == 0
-    records = {(r["experiment"], r["model"]): r for _, r in read_records(out)}
+    records = {(r.experiment, r.model): r for _, r in read_records(out)}
     assert set(records) == {
         ("male-to-female", "freq-cnn"),
         ("male-to-female", "dnn"),
@@ -43,17 +43,17 @@ def test_quick_run_of_two_experiments(tmp_path: Path, capsys: pytest.CaptureFixt
         ("phonemes", "dnn"),
     }
     m2f = records[("male-to-female", "freq-cnn")]
-    assert m2f["dataset"]["train_where"] == {"sex": "male"}
-    assert set(m2f["metrics"]["accuracy_by_sex"]) == {"male", "female"}
-    assert m2f["metrics"]["accuracy"] > 0.2  # ten classes: chance is 0.1
-    assert m2f["timing"] is None  # timed once per model and input, in the digits experiment
-    assert m2f["environment"]["torch_threads"] >= 1 and "clock_ghz" in m2f["environment"]
+    assert m2f.dataset.train_where == {"sex": "male"}
+    assert set(m2f.metrics.by_group["sex"]) == {"male", "female"}
+    assert m2f.score > 0.2  # ten classes: chance is 0.1
+    assert m2f.timing is None  # timed once per model and input, in the digits experiment
+    assert m2f.environment is not None and m2f.environment.torch_threads >= 1
     summary = get_task("speech").summarize(list(records.values()))
     assert len(summary) == 1 and summary[0].startswith("male-to-female") and "freq-cnn loses" in summary[0]
     assert "male-to-female (trained on male voices" in capsys.readouterr().out
     ph = records[("phonemes", "freq-cnn")]
-    assert ph["config"]["input_shape"] == [1, 40, 11]
-    assert ph["timing"] is not None
+    assert ph.config.input_shape == (1, 40, 11)
+    assert ph.timing is not None
 
 
 def test_fsdd_experiments_are_reported_as_skipped_without_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

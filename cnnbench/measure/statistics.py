@@ -1,0 +1,126 @@
+"""Scores over seeds: means with 95% confidence intervals, and comparisons with a verdict.
+
+A claim is a comparison over seeds, never two single runs: the difference of the means, its 95%
+interval and a two-sided p-value from Welch's t-test (unpaired) or a paired t-test (when both sides
+ran the same seeds), and a verdict from the interval: "supported" when it lies entirely on the side
+the claim predicts, "contradicted" when it lies entirely on the other side, else "inconclusive at n = ...".
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scipy import stats as _stats
+
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over n runs with the half-width of its 95% t-interval (None when n < 2)."""
+
+    mean: float
+    half_width: float | None
+    n: int
+
+    def text(self, scale: float = 100.0, digits: int = 2) -> str:
+        mean = f"{scale * self.mean:.{digits}f}"
+        if self.half_width is None:
+            return f"{mean} (n=1)"
+        return f"{mean} ± {scale * self.half_width:.{digits}f} (n={self.n})"
+
+
+def estimate(values: Sequence[float]) -> Estimate:
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("no values")
+    n = len(values)
+    mean = statistics.fmean(values)
+    if n < 2:
+        return Estimate(mean, None, n)
+    sem = statistics.stdev(values) / math.sqrt(n)
+    return Estimate(mean, float(_stats.t.ppf(0.5 + LEVEL / 2, n - 1)) * sem, n)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """a minus b over seeds: difference of means, its 95% interval, p-value, test and verdict."""
+
+    difference: float
+    low: float | None
+    high: float | None
+    p_value: float | None
+    test: str
+    n_a: int
+    n_b: int
+    verdict: str  # "supported" | "contradicted" | "inconclusive at n = ..."
+
+    def text(self, scale: float = 100.0, unit: str = "points") -> str:
+        diff = f"{scale * self.difference:+.2f} {unit}"
+        if self.low is None or self.high is None:
+            return f"{diff} ({self.test}); {self.verdict}"
+        interval = f"95% CI [{scale * self.low:+.2f}, {scale * self.high:+.2f}]"
+        return f"{diff}, {interval}, p = {self.p_value:.3g} ({self.test}, n = {self.n_a} vs {self.n_b}); {self.verdict}"
+
+
+def compare(a: Sequence[float], b: Sequence[float], expect: str = "greater", paired: bool = False) -> Comparison:
+    """Compare a with b; the claim predicts a > b (expect="greater") or a < b ("less").
+
+    paired=True when a[i] and b[i] come from the same seed (and split): a paired t-test on a - b."""
+    if expect not in ("greater", "less"):
+        raise ValueError(f"expect must be 'greater' or 'less', got {expect!r}")
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    if not a or not b:
+        raise ValueError("both sides need at least one run")
+    diff = statistics.fmean(a) - statistics.fmean(b)
+    n = f"n = {len(a)}" if len(a) == len(b) else f"n = {len(a)} and {len(b)}"
+    if paired:
+        if len(a) != len(b):
+            raise ValueError("a paired comparison needs one b per a")
+        d = [x - y for x, y in zip(a, b, strict=True)]
+        low, high, p = _interval_paired(d)
+        test = "paired t-test"
+    else:
+        low, high, p = _interval_welch(a, b)
+        test = "Welch's t-test"
+    if low is None or high is None:
+        return Comparison(diff, None, None, None, test + ", too few runs", len(a), len(b), f"inconclusive at {n}")
+    sign = 1 if expect == "greater" else -1
+    if sign * low > 0 and sign * high > 0:
+        verdict = "supported"
+    elif sign * low < 0 and sign * high < 0:
+        verdict = "contradicted"
+    else:
+        verdict = f"inconclusive at {n}"
+    return Comparison(diff, low, high, p, test, len(a), len(b), verdict)
+
+
+def _interval_paired(d: list[float]) -> tuple[float | None, float | None, float | None]:
+    n = len(d)
+    if n < 2:
+        return None, None, None
+    mean, sd = statistics.fmean(d), statistics.stdev(d)
+    if sd == 0:
+        return mean, mean, 0.0 if mean != 0 else 1.0
+    sem = sd / math.sqrt(n)
+    t = float(_stats.t.ppf(0.5 + LEVEL / 2, n - 1))
+    p = float(2 * _stats.t.sf(abs(mean / sem), n - 1))
+    return mean - t * sem, mean + t * sem, p
+
+
+def _interval_welch(a: list[float], b: list[float]) -> tuple[float | None, float | None, float | None]:
+    if len(a) < 2 or len(b) < 2:
+        return None, None, None
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    diff = statistics.fmean(a) - statistics.fmean(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return diff, diff, 0.0 if diff != 0 else 1.0
+    # Welch-Satterthwaite degrees of freedom
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    t = float(_stats.t.ppf(0.5 + LEVEL / 2, df))
+    p = float(2 * _stats.t.sf(abs(diff / se), df))
+    return diff - t * se, diff + t * se, p

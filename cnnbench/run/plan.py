@@ -1,0 +1,247 @@
+"""Planning: what a request to run a task expands to, one RunPlan per run (experiments x models x seeds x
+folds), checked before any work starts. A library function: the CLI only turns its arguments into a
+RunRequest and prints."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from cnnbench.errors import UsageError
+from cnnbench.measure.precision import FP32, Precision
+from cnnbench.spec import PROFILES, Experiment, ModelSpec, Profile, Task
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a user asks of `cnnbench run`, typed; every field has the CLI's default."""
+
+    task: str
+    models: tuple[str, ...] = ()  # () = the task's default models
+    dataset: str | None = None  # a named data set instead of the task's experiments
+    experiments: tuple[str, ...] = ()  # () = all of the task's experiments (unless a data set is named)
+    profile: str = "default"
+    epochs: int | None = None  # overrides of the profile
+    time_budget_s: float | None = None
+    batch_size: int | None = None
+    seed: int = 0  # the data split's seed and the first run's
+    seeds: tuple[int, ...] | None = None  # None = the profile's count, from seed on
+    cv: int | None = None  # K-fold cross-validation
+    options: Mapping[str, str] = field(default_factory=dict)  # task options as given
+    timing: bool = True
+    timing_only: bool = False
+    timing_batch: int | None = None
+    progress: bool = True
+    threads: int | None = None
+    amp: str | None = None
+    channels_last: bool | None = None  # None = the model's own choice for the device
+    compile: bool = False
+    device: torch.device = torch.device("cpu")  # resolved already
+    save_to: Path | None = None
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """One run: a model trained (or only timed) on one data set with one seed and fold."""
+
+    task: str
+    model: str
+    dataset: str | None  # data set trained on; None: timing only
+    profile_name: str
+    profile: Profile
+    seed: int = 0
+    timing: bool = True
+    progress: bool = True
+    test_dataset: str | None = None  # evaluated on this data set's test split (default: dataset's)
+    train_where: Mapping[str, str] = field(default_factory=dict)
+    test_where: Mapping[str, str] = field(default_factory=dict)
+    experiment: str | None = None
+    command: str | None = None  # the command line that asked for the run, for the record
+    options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
+    fold: tuple[int, int] | None = None  # (index, count) of a cross-validation run
+    save_to: Path | None = None  # write a checkpoint of the trained model here
+    precision: Precision = FP32  # --amp / --channels-last / --compile
+    timing_batch: int | None = None  # --timing-batch: the throughput batch instead of the model's own
+    threads: int | None = None  # --threads, when given (the threads used are in the record's device)
+
+    @property
+    def label(self) -> str:
+        return f"{self.task}/{self.experiment + '/' if self.experiment else ''}{self.model}"
+
+
+def parse_seeds(text: str, first: int) -> tuple[int, ...]:
+    """--seeds: a count N (first .. first+N-1) or a comma-separated list."""
+    try:
+        if "," in text:
+            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+        else:
+            seeds = tuple(range(first, first + int(text)))
+    except ValueError:
+        raise UsageError(f"--seeds expects a count or a comma-separated list of integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds needs at least one seed and no repeats, got {text!r}")
+    return seeds
+
+
+def parse_pairs(items: list[str] | None, flag: str, what: str) -> dict[str, str]:
+    """KEY=VALUE items of a repeatable flag (--option, --data)."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value and flag == "--data":
+            raise UsageError(f"{flag} expects {what}, got {item!r}")
+        out[key] = value
+    return out
+
+
+def check_profile(profile: Profile) -> None:
+    """Budgets a user can set must be positive; say which one is not."""
+    if profile.epochs <= 0:
+        raise UsageError(f"epochs must be positive, got {profile.epochs}")
+    if profile.time_budget_s is not None and profile.time_budget_s <= 0:
+        raise UsageError(f"time budget must be positive, got {profile.time_budget_s} s")
+    if profile.batch_size <= 0:
+        raise UsageError(f"batch size must be positive, got {profile.batch_size}")
+
+
+def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
+    """Every run the request asks for, checked: unknown names and impossible combinations fail here."""
+    _check_request(task, request)
+    models = list(request.models or task.default_models)
+    for m in models:
+        task.model_spec(m)  # unknown names fail here, before any work
+    all_models = set(models) | {m for e in task.experiments() for m in (e.models or ())}
+    overrides = {"epochs": request.epochs, "time_budget_s": request.time_budget_s, "batch_size": request.batch_size}
+    profiles = {m: task.profile(request.profile, m).replace(**overrides) for m in all_models}
+    for profile in profiles.values():
+        check_profile(profile)
+    seeds = request.seeds or tuple(range(request.seed, request.seed + task.profile(request.profile).seeds))
+    plans = []
+    for fold in _folds(task, request.cv):
+        for i, seed in enumerate(seeds):
+            for plan in _plans_one_seed(task, request, models, profiles):
+                # kernel timings do not depend on the seed: time the first seed's runs only
+                first = i == 0 and (fold is None or fold[0] == 0)
+                precision = _precision(request, task.model_spec(plan.model))
+                plans.append(dataclasses.replace(plan, seed=seed, fold=fold, timing=plan.timing and first,
+                                                 precision=precision))  # fmt: skip
+    if request.save_to is not None:
+        if len(plans) != 1 or plans[0].dataset is None:
+            raise UsageError(
+                f"--save needs exactly one trained run; this command plans {len(plans)} "
+                + ("timing-only run(s)" if all(p.dataset is None for p in plans) else "runs")
+                + " (name one --model and a --dataset or --experiment, and one seed)"
+            )
+        plans = [dataclasses.replace(plans[0], save_to=request.save_to)]
+    return plans
+
+
+def _check_request(task: Task, request: RunRequest) -> None:
+    if request.profile not in PROFILES:
+        raise UsageError(f"unknown profile {request.profile!r}; valid: {', '.join(PROFILES)}")
+    if request.threads is not None and request.threads <= 0:
+        raise UsageError(f"--threads must be positive, got {request.threads}")
+    if request.timing_batch is not None and request.timing_batch <= 0:
+        raise UsageError(f"--timing-batch must be positive, got {request.timing_batch}")
+    if request.timing_only and not request.timing:
+        raise UsageError("--timing-only and --no-timing together leave nothing to do")
+    if request.dataset is not None:
+        task.data_spec(request.dataset)
+
+
+def _folds(task: Task, cv: int | None) -> list[tuple[int, int] | None]:
+    if cv is None:
+        return [None]
+    if not task.supports_cv:
+        raise UsageError(f"task {task.name!r} does not support --cv (its data sets come with a fixed split)")
+    if cv < 2:
+        raise UsageError(f"--cv needs at least 2 folds, got {cv}")
+    return [(i, cv) for i in range(cv)]
+
+
+def _experiments(task: Task, request: RunRequest) -> list[Experiment]:
+    experiments = task.experiments()
+    if request.experiments:
+        known = {e.name: e for e in experiments}
+        missing = [n for n in request.experiments if n not in known]
+        if missing:
+            valid = ", ".join(known) or "(this task has none)"
+            raise UsageError(f"unknown experiment {missing[0]!r} of task {task.name!r}; valid: {valid}")
+        return [known[n] for n in request.experiments]
+    if request.dataset or request.timing_only:
+        return []
+    return experiments
+
+
+def _plans_one_seed(
+    task: Task, request: RunRequest, models: list[str], profiles: Mapping[str, Profile]
+) -> list[RunPlan]:
+    """One RunPlan per run of one seed: the task's experiments, or each model on its data set."""
+    common = dict(
+        task=task.name,
+        profile_name=request.profile,
+        seed=request.seed,
+        timing=request.timing,
+        progress=request.progress,
+        command=request.command,
+        timing_batch=request.timing_batch,
+        threads=request.threads,
+    )
+    given = dict(request.options)
+    experiments = _experiments(task, request)
+    if not experiments:
+        plans = []
+        for m in models:
+            spec = task.model_spec(m)
+            dataset = None if request.timing_only else (request.dataset or spec.default_dataset)
+            if dataset is not None and spec.datasets and dataset not in spec.datasets:
+                raise UsageError(f"model {m!r} does not train on {dataset!r}; it takes: {', '.join(spec.datasets)}")
+            plans.append(
+                RunPlan(model=m, dataset=dataset, profile=profiles[m], options=task.resolve_options(given), **common)
+            )
+        return plans
+    plans = []
+    timed: set[tuple[str, str]] = set()  # (model, data set): one timing per input shape is enough
+    for exp in experiments:
+        clash = {k for k, v in given.items() if exp.options.get(k, v) != v}
+        if clash:
+            key = sorted(clash)[0]
+            raise UsageError(
+                f"experiment {exp.name!r} sets {key}={exp.options[key]}; --option {key}={given[key]} contradicts it "
+                "(name a --dataset to run without the task's experiments)"
+            )
+        for m in request.models or exp.models or task.default_models:
+            spec = task.model_spec(m)
+            if spec.datasets and not {exp.train, exp.test or exp.train} <= set(spec.datasets):
+                continue
+            plans.append(
+                RunPlan(
+                    model=m,
+                    dataset=exp.train,
+                    profile=profiles[m],
+                    test_dataset=exp.test,
+                    train_where=exp.train_where,
+                    test_where=exp.test_where,
+                    experiment=exp.name,
+                    options=task.resolve_options({**exp.options, **given}),
+                    **common | {"timing": request.timing and exp.timed and (m, exp.train) not in timed},
+                )
+            )
+            if plans[-1].timing:
+                timed.add((m, exp.train))
+    return plans
+
+
+def _precision(request: RunRequest, spec: ModelSpec) -> Precision:
+    """The run's speed options: as asked, the layout defaulting to the model's choice for the device."""
+    device = request.device
+    layout = request.channels_last if request.channels_last is not None else device.type in spec.channels_last_on
+    precision = Precision(request.amp, layout, request.compile)
+    if precision != FP32:
+        precision.check(device, spec.input_shape)
+    return precision

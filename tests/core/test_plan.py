@@ -1,0 +1,99 @@
+"""Planning as a library: requests built without argparse expand to the runs they ask for."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnbench.errors import UsageError
+from cnnbench.registry import default_registry, get_task
+from cnnbench.run.plan import RunRequest, parse_pairs, parse_seeds, plan_runs
+
+
+@pytest.mark.parametrize("name", sorted(default_registry().names()))
+def test_every_task_plans_its_default_request(name: str) -> None:
+    task = get_task(name)
+    plans = plan_runs(task, RunRequest(task=name, seeds=(0, 1)))
+    assert plans, f"{name}: nothing planned"
+    experiments = task.experiments()
+    if experiments:
+        assert {p.experiment for p in plans} == {e.name for e in experiments}
+    else:
+        assert {p.model for p in plans} == set(task.default_models)
+    assert {p.seed for p in plans} == {0, 1}
+    # kernel timings do not depend on the seed: only the first seed's runs are timed
+    assert not any(p.timing for p in plans if p.seed == 1)
+    for p in plans:
+        assert p.profile == task.profile("default", p.model)
+        given = next((e.options for e in experiments if e.name == p.experiment), {})
+        assert p.options == task.resolve_options(dict(given))
+
+
+def test_experiments_times_models_times_seeds_and_one_timing_per_input() -> None:
+    task = get_task("speech")
+    exp = task.experiments()[0]
+    plans = plan_runs(task, RunRequest(task="speech", experiments=(exp.name,), seeds=(3, 4, 5)))
+    models = exp.models or task.default_models
+    assert [(p.seed, p.model) for p in plans] == [(s, m) for s in (3, 4, 5) for m in models]
+    assert all(p.dataset == exp.train and p.experiment == exp.name for p in plans)
+    assert [p.model for p in plans if p.timing] == list(models) if exp.timed else []
+
+
+def test_profile_overrides_and_named_data_set() -> None:
+    plans = plan_runs(get_task("image"), RunRequest(task="image", models=("dnn",), dataset="mnist", epochs=2,
+                                                    batch_size=32, profile="quick"))  # fmt: skip
+    (plan,) = plans
+    assert (plan.dataset, plan.profile_name, plan.profile.epochs, plan.profile.batch_size) == ("mnist", "quick", 2, 32)
+    assert plan.experiment is None and plan.timing
+
+
+def test_cross_validation_expands_folds_and_times_the_first_only() -> None:
+    plans = plan_runs(get_task("text"), RunRequest(task="text", models=("boe",), dataset="mr", cv=3, seeds=(0,)))
+    assert [p.fold for p in plans] == [(0, 3), (1, 3), (2, 3)]
+    assert [p.timing for p in plans] == [True, False, False]
+
+
+def test_timing_only_plans_no_data_set() -> None:
+    (plan,) = plan_runs(get_task("image"), RunRequest(task="image", models=("vgg16",), timing_only=True))
+    assert plan.dataset is None and plan.timing
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (RunRequest(task="image", models=("nope",)), "unknown model of task 'image'"),
+        (RunRequest(task="speech", experiments=("nope",)), "unknown experiment 'nope'"),
+        (RunRequest(task="image", cv=3), "does not support --cv"),
+        (RunRequest(task="text", cv=1), "at least 2 folds"),
+        (RunRequest(task="image", epochs=0), "epochs must be positive"),
+        (RunRequest(task="image", time_budget_s=-1), "time budget must be positive"),
+        (RunRequest(task="image", timing_only=True, timing=False), "leave nothing to do"),
+        (RunRequest(task="image", profile="huge"), "unknown profile"),
+        (RunRequest(task="image", models=("dnn",), save_to=Path("m.pt"), seeds=(0, 1)), "--save needs exactly one"),
+        (RunRequest(task="image", models=("dnn",), timing_only=True, save_to=Path("m.pt")), "timing-only"),
+        (RunRequest(task="image", amp="fp16", device=torch.device("cpu")), "fp16"),
+    ],
+)
+def test_impossible_requests_fail_before_any_work(request_: RunRequest, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        plan_runs(get_task(request_.task), request_)
+
+
+def test_option_contradicting_an_experiment_is_refused() -> None:
+    task = get_task("text")
+    exp = next(e for e in task.experiments() if e.options)
+    key, value = next(iter(exp.options.items()))
+    other = next(v for v in ("glove-50", "random", "w2v-own") if v != value)
+    with pytest.raises(UsageError, match=f"experiment {exp.name!r} sets {key}="):
+        plan_runs(task, RunRequest(task="text", experiments=(exp.name,), options={key: other}))
+
+
+def test_parsers_of_seeds_and_pairs() -> None:
+    assert parse_seeds("3", 5) == (5, 6, 7)
+    assert parse_seeds("1,4,2", 0) == (1, 4, 2)
+    for bad in ("x", "0", "1,1", ","):
+        with pytest.raises(UsageError, match="--seeds"):
+            parse_seeds(bad, 0)
+    assert parse_pairs(["a=1", "b=x=y"], "--option", "KEY=VALUE") == {"a": "1", "b": "x=y"}
+    with pytest.raises(UsageError, match="--data expects NAME=PATH"):
+        parse_pairs(["fsdd="], "--data", "NAME=PATH")
