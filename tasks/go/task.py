@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from cnnbench.measure.statistics import estimate
+from cnnbench.results import claims
 from cnnbench.spec import (
     DataRequest,
     DataSpec,
@@ -35,6 +39,7 @@ ANCHORS = (
     "AlphaGo SL (Silver et al. 2016), one k=192 net: 55.4%; 57.0% with the 8-symmetry ensemble and k=256",
 )
 THROUGHPUT_BATCH = 128
+UNIFORM_LOSS = math.log(361)  # cross-entropy of a uniform guess over the board
 
 
 def _net(model: str, planes: int, options: Mapping[str, str]) -> nn.Module:
@@ -137,10 +142,30 @@ class GoTask(Task):
         }
 
     def summarize(self, records: list[Record]) -> list[str]:
-        got = [r for r in records if "top1" in r.metrics.scores]
+        """Move prediction over runs, and the lecture's claim: on a board, no pooling (subsampling changes the
+        position); the CNN against the DNN, saying when the DNN's training did not converge."""
+        got = [r for r in records if r.score is not None and r.training is not None]
         if not got:
             return []
-        parts = [f"{r.model} ({r.profile} profile, {r.dataset.notes.get('games_used', '?')} games) "
-                 f"{100 * r.metrics.scores['top1']:.1f}% top-1 / {100 * r.metrics.scores['top5']:.1f}% top-5"
-                 for r in sorted(got, key=lambda r: -r.metrics.scores["top1"])]  # fmt: skip
-        return ["Move prediction on held-out games: " + "; ".join(parts) + ". Anchors: " + "; ".join(ANCHORS) + "."]
+        models = ("alphago-policy", "alphago-policy-pool", "dnn")
+        runs = {m: claims.pick(got, lambda r, m=m: r.model == m) for m in models}
+        lines = []
+        for model, picked in runs.items():
+            if picked:
+                top1 = estimate([r.score for r in picked]).text()
+                top5 = estimate([r.metrics.scores.get("top5", float("nan")) for r in picked]).text()
+                games = picked[0].dataset.notes.get("games_used", "?")
+                lines.append(f"{model} ({picked[0].profile} profile, {games} games): top-1 {top1}, top-5 {top5}")
+        text = ["Move prediction on held-out games: " + "; ".join(lines) + ". Anchors: " + "; ".join(ANCHORS) + "."]
+        policy = runs["alphago-policy"]
+        for other, statement in (("alphago-policy-pool", "Go, no pooling beats pooling after the first layer"),
+                                 ("dnn", "Go, the policy CNN beats the fully connected DNN")):  # fmt: skip
+            if policy and runs[other]:
+                cnn = claims.side("alphago-policy", policy)
+                sentence = claims.judge(statement, cnn, claims.side(other, runs[other]))
+                losses = [r.training.final_loss for r in runs[other] if r.training.final_loss is not None]
+                if other == "dnn" and losses and statistics.fmean(losses) > 0.8 * UNIFORM_LOSS:
+                    sentence += (f" The DNN did not converge: final training loss {statistics.fmean(losses):.2f} "
+                                 f"against {UNIFORM_LOSS:.2f} for a uniform guess.")  # fmt: skip
+                text.append(sentence)
+        return text

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnnbench.errors import UsageError
+from cnnbench.measure.statistics import estimate
+from cnnbench.results import claims
 from cnnbench.spec import DataRequest, DataSpec, ModelSpec, Profile, Splits, Target, Task
 from cnnbench_tasks.image import folders, mnist
 from cnnbench_tasks.image.models import DNN, CifarResNet, LectureCNN, torchvision_model
@@ -130,29 +132,26 @@ class ImageTask(Task):
         raise UsageError(f"unknown data set {request.dataset!r}")
 
     def summarize(self, records: list[Record]) -> list[str]:
-        """The lecture's claim on MNIST: the CNN matches or beats the fully connected net with fewer weights."""
-        best: dict[str, Record] = {}
-        for r in records:
-            if r.dataset.name == "mnist" and "accuracy" in r.metrics.scores:
-                best.setdefault(r.model, r)
+        """The lecture's claim on MNIST, CNN against DNN over seeds with costs; CIFAR-10 beside its anchor."""
         lines = []
-        if "lecture-cnn" in best and "dnn" in best:
-            cnn, dnn = best["lecture-cnn"].metrics, best["dnn"].metrics
-            cnn_acc, dnn_acc = cnn.scores["accuracy"], dnn.scores["accuracy"]
-            lines.append(
-                f"MNIST: lecture-cnn {100 * cnn_acc:.2f}% with {cnn.params:,} parameters vs dnn "
-                f"{100 * dnn_acc:.2f}% with {dnn.params:,} ({dnn.params / cnn.params:.1f}x the "
-                f"parameters, {100 * (cnn_acc - dnn_acc):+.2f} points for the CNN). Anchors: "
-                "LeCun et al. 1998, LeNet-5 99.05%; a 2-layer 300-unit MLP 95.3% "
-                "(98.4% with 800 units, Simard et al. 2003)."
-            )
-        for r in records:
-            if r.model == "resnet20" and "accuracy" in r.metrics.scores:
-                epochs = r.training.epochs_run if r.training else None
+        cnn = claims.pick(records, lambda r: r.model == "lecture-cnn" and r.dataset.name == "mnist")
+        if cnn:
+            same = (cnn[0].machine_slug, cnn[0].device.type, cnn[0].profile)
+            dnn = claims.pick(records, lambda r: r.model == "dnn" and r.dataset.name == "mnist"
+                              and (r.machine_slug, r.device.type, r.profile) == same)  # fmt: skip
+            if dnn:
                 lines.append(
-                    f"CIFAR-10: resnet20 {100 * r.metrics.scores['accuracy']:.2f}% after {epochs} epochs without data "
-                    "augmentation (He et al. 2016: 91.25% after ~164 epochs with augmentation)."
+                    claims.judge("MNIST, the lecture's CNN beats the fully connected DNN",
+                                 claims.side("lecture-cnn", cnn), claims.side("dnn", dnn))  # fmt: skip
+                    + " Anchors: LeCun et al. 1998, LeNet-5 99.05%; a 2-layer 300-unit MLP 95.3% (98.4% with 800 "
+                    f"units, Simard et al. 2003). Records: {claims.PICK_RULE}."
                 )
+        resnet = claims.pick(records, lambda r: r.model == "resnet20" and r.dataset.name == "cifar10")
+        if resnet:
+            lines.append(
+                f"CIFAR-10: resnet20 {estimate([r.score for r in resnet]).text()} [{claims.cost_words(resnet)}], "
+                "without data augmentation (He et al. 2016: 91.25% after ~164 epochs with augmentation)."
+            )
         return lines
 
     @staticmethod

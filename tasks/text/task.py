@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from cnnbench.measure.statistics import estimate
+from cnnbench.results import claims
 from cnnbench.spec import (
     DataRequest,
     DataSpec,
@@ -173,19 +175,27 @@ class TextTask(Task):
         ]
 
     def summarize(self, records: list[Record]) -> list[str]:
-        """Mean accuracy per model and embedding on MR, beside Kim (2014)'s 300-d word2vec numbers."""
-        acc: dict[tuple[str, str], list[float]] = {}
-        for r in records:
-            if r.dataset.name == "mr" and "accuracy" in r.metrics.scores and not r.dataset.test:
-                key = (r.model, r.options.get("embedding", "?"))
-                acc.setdefault(key, []).append(100 * r.metrics.scores["accuracy"])
-        if not acc:
+        """Accuracy per model and word vectors on MR over runs (mean ± 95% interval) beside Kim (2014), and
+        the claim that pre-trained vectors beat random ones (non-static GloVe against kim-cnn-rand)."""
+        mr = [r for r in records if r.dataset.name == "mr" and not r.dataset.test and r.score is not None]
+        if not mr:
             return []
+        acc: dict[tuple[str, str], list[float]] = {}
+        for r in mr:
+            acc.setdefault((r.model, r.options.get("embedding", "?")), []).append(r.score)
         parts = []
         for (model, emb), values in sorted(acc.items(), key=lambda kv: -statistics.fmean(kv[1])):
             anchor = f" (Kim: {KIM_ANCHORS[model]})" if model in KIM_ANCHORS else ""
-            parts.append(f"{model}/{emb} {statistics.fmean(values):.1f}{anchor}")
-        return [
-            "MR test accuracy, mean over runs, best first; Kim (2014)'s anchors used 300-d word2vec "
-            "vectors trained on 100B words, ours are 50-d GloVe, own word2vec or random: " + "; ".join(parts) + "."
+            parts.append(f"{model}/{emb} {estimate(values).text()}{anchor}")
+        lines = [
+            "MR test accuracy over runs, best first; Kim (2014)'s anchors used 300-d word2vec vectors trained on "
+            "100B words and Pang & Lee's 10,662 sentences, ours are 50-d GloVe, own word2vec or random on the "
+            "corpus named in the records: " + "; ".join(parts) + "."
         ]
+        rand = claims.pick(mr, lambda r: r.model == "kim-cnn-rand")
+        for model in ("kim-cnn-non-static", "kim-cnn-static"):
+            tuned = claims.pick(mr, lambda r, m=model: r.model == m and r.options.get("embedding") == "glove-50")
+            if rand and tuned:
+                statement = f"MR, pre-trained GloVe vectors ({model}) beat random ones (kim-cnn-rand)"
+                lines.append(claims.judge(statement, claims.side(model, tuned), claims.side("kim-cnn-rand", rand)))
+        return lines

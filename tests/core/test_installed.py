@@ -35,8 +35,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     py = env / "bin" / "python"
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    # torch and the other dependencies come from this environment (installing them would take GBs)
-    (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # torch and the other dependencies come from this environment's site folders (installing them would take GBs)
+    sites = [sysconfig.get_paths()["purelib"]] + [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    (Path(site) / "deps.pth").write_text("\n".join(dict.fromkeys(sites)) + "\n")
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
                               "--no-index", str(wheel)], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert install.returncode == 0, install.stderr[-3000:]

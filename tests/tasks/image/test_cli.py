@@ -53,7 +53,7 @@ def test_run_end_to_end(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert set(cnn.timing) == {"forward", "forward_backward", "train_step"}
     assert set(cnn.timing["forward"]) == {"b1", "b256"}
     b256 = cnn.timing["forward"]["b256"]
-    assert {"other_cpu_cores", "retries", "interfered", "gflops", "ceiling_fraction"} <= set(b256)
+    assert b256.other_cpu_cores is not None and b256.retries >= 0 and b256.interfered in (True, False)
     assert b256.gflops > 0 and 0 < b256.ceiling_fraction
     assert cnn.environment is not None and cnn.environment.governor
     assert cnn.environment.torch_threads >= 1 and cnn.environment.OPENBLAS_CORETYPE_set is not None

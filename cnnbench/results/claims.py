@@ -1,0 +1,75 @@
+"""Claims as comparisons over seeds: which records stand for a model (a stated rule), and one sentence with
+both sides' scores (mean ± 95% interval, n), their costs, the difference with its interval and p-value,
+and a verdict (see cnnbench.measure.statistics). Task summaries build their claims from these."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cnnbench.measure.statistics import Comparison, compare, estimate
+from cnnbench.results.record import Record, config_key, speed_words
+
+PICK_RULE = "per model, the plain-option configuration with the most runs, newest first"
+
+
+def pick(records: Sequence[Record], where: Callable[[Record], bool]) -> list[Record]:
+    """The runs (seeds, folds) of one configuration among the records that satisfy `where`: PICK_RULE."""
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        if where(r) and r.training is not None and r.score is not None:
+            groups.setdefault(config_key(r), []).append(r)
+    if not groups:
+        return []
+    plain = {k: g for k, g in groups.items() if not speed_words(g[0])} or groups
+    return max(plain.values(), key=lambda g: (len(g), max(r.started_utc for r in g)))
+
+
+def cut_by_wall_clock(runs: Sequence[Record]) -> bool:
+    return any(r.training is not None and r.training.stopped_by == "time_budget" for r in runs)
+
+
+def cost_words(runs: Sequence[Record]) -> str:
+    """Parameters, forward MFLOPs per sample, training PFLOPs and training time (means over the runs)."""
+    r = runs[0]
+    words = f"{r.metrics.params:,} params, {r.metrics.flops_fwd / 1e6:,.2f} MFLOPs/sample"
+    trained = [x for x in runs if x.training is not None]
+    if trained:
+        flops = statistics.fmean(x.metrics.flops_train * x.training.samples for x in trained)
+        seconds = statistics.fmean(x.training.train_seconds for x in trained)
+        epochs = statistics.fmean(x.training.epochs_run for x in trained)
+        words += f", {epochs:.3g} epochs = {flops / 1e12:,.3g} training TFLOPs in {seconds:,.1f} s"
+    if cut_by_wall_clock(runs):
+        words += ", CUT BY A WALL-CLOCK BUDGET"
+    return words
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str
+    runs: list[Record]
+    values: list[float]  # one per run, in the runs' order
+
+
+def side(label: str, runs: Sequence[Record], value: Callable[[Record], float | None] = lambda r: r.score) -> Side:
+    kept = [(r, value(r)) for r in runs]
+    kept = [(r, v) for r, v in kept if v is not None]
+    return Side(label, [r for r, _ in kept], [float(v) for _, v in kept])
+
+
+def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool = True) -> str:
+    """One sentence: the claim, both sides, the comparison and its verdict.
+
+    The test is paired when both sides ran the same seeds and folds (same splits), else Welch's."""
+    keys = [(r.seed, r.dataset.fold) for r in a.runs]
+    paired = len(a.runs) > 1 and keys == [(r.seed, r.dataset.fold) for r in b.runs] and len(set(keys)) == len(keys)
+    result: Comparison = compare(a.values, b.values, expect, paired=paired)
+    parts = []
+    for s in (a, b):
+        words = f"{s.label} {estimate(s.values).text()}"
+        if costs:
+            words += f" [{cost_words(s.runs)}]"
+        parts.append(words)
+    single = " (single runs: no claim)" if len(a.values) < 2 or len(b.values) < 2 else ""
+    return f"{statement}: {result.verdict.upper()}{single}. " + " vs ".join(parts) + f"; difference {result.text()}."
