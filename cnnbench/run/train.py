@@ -118,124 +118,156 @@ def train(
     """
     if (dev is None) != (score is None):
         raise ValueError("dev and score go together")
-    n = len(data)
-    bs = min(profile.batch_size, n)
-    total_steps = planned_steps(n, profile)
-    optimizer = make_optimizer(model, profile)
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-        if profile.schedule == "cosine"
-        else None
-    )
-    gen = torch.Generator().manual_seed(seed)
-    device = data.x.device
-    step_model = model
-    if world.active:
-        step_model = _ddp(model, device)
-        # the data order comes from gen, the same on every rank; dropout masks and other draws must not
-        # repeat across ranks (each rank's share of a batch would get the same mask)
-        torch.manual_seed(seed * 1_000_003 + world.rank)
-    model.train()
-    steps = samples = 0
-    stopped_by = "epochs"
-    bar = tqdm(total=total_steps, desc=desc, unit="step", disable=not progress, leave=False, mininterval=0.5)
-    clock = _TrainingClock(device)
-    running_loss = torch.zeros((), device=device)
-    running_correct = torch.zeros((), device=device, dtype=torch.long)
-    seen_since = 0
+    loop = _Loop(model, data, loss_fn, profile, seed, precision, world)
     selector = _BestEpoch(model, dev, score, precision) if dev is not None and score is not None else None
-    scaler = precision.scaler(device)
-    curve_at = _curve_steps(total_steps, curve.points) if curve is not None else set()
+    curve_at = _curve_steps(loop.total_steps, curve.points) if curve is not None else set()
     points: list[CurvePoint] = []
+    bar = tqdm(total=loop.total_steps, desc=desc, unit="step", disable=not progress, leave=False, mininterval=0.5)
     meter = CpuLoadMeter()
     meter.start()
-    epoch = 0
-    while stopped_by == "epochs" and epoch < profile.epochs:
-        perm = torch.randperm(n, generator=gen).to(device)
-        for start in range(0, n, bs):
-            idx = perm[start : start + bs]
-            mine, weight = shard(idx, world)
-            xb, yb = precision.input(data.x[mine]), data.y[mine]
-            optimizer.zero_grad(set_to_none=True)
-            with precision.autocast(device):
-                logits = step_model(xb)
-                loss = loss_fn(logits, yb) if len(mine) else logits.sum() * 0.0
-                if world.active:
-                    loss = loss * weight
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            maybe_kill_self(world)
-            steps += 1
-            samples += len(idx)
-            # accumulate on device; read back only when the bar refreshes (a .item() per step would sync)
-            running_loss += loss.detach() * len(mine)
-            running_correct += (logits.detach().argmax(1) == yb).sum()
-            seen_since += len(mine)
+    n = len(data)
+    stopped_by = "epochs"
+    for epoch in range(profile.epochs):
+        for idx in loop.batches():
+            loop.step(idx)
             bar.update(1)
-            if progress and steps % 50 == 0:
-                bar.set_postfix(
-                    epoch=f"{epoch + 1}/{profile.epochs}",
-                    loss=f"{running_loss.item() / seen_since:.4f}",
-                    train_acc=f"{running_correct.item() / seen_since:.3f}",
-                    sps=f"{samples / max(clock.seconds(), 1e-9):.0f}",
-                    refresh=False,
-                )
-                running_loss.zero_()
-                running_correct.zero_()
-                seen_since = 0
-            if steps in curve_at:
-                assert curve is not None
-                with clock.paused():
-                    points.append(CurvePoint(samples, round(samples / n, 4), clock.seconds(), curve.score(model)))
-                    model.train()
-            if steps >= total_steps:
-                stopped_by = "epochs" if samples >= n * profile.epochs else "samples"
+            if progress and loop.steps % 50 == 0:
+                bar.set_postfix(epoch=f"{epoch + 1}/{profile.epochs}", **loop.running(), refresh=False)
+            if loop.steps in curve_at:
+                points.append(loop.observe(curve))
+            stopped_by = loop.stop_reason()
+            if stopped_by != "running":
                 break
-            if profile.time_budget_s is not None and any_rank(
-                clock.seconds() >= profile.time_budget_s, world, device
-            ):
-                stopped_by = "time_budget"
-                break
-        epoch += 1
         if selector is not None:
-            with clock.paused():
-                selector.check(round(samples / n, 4))
+            with loop.clock.paused():
+                selector.check(round(loop.samples / n, 4))
                 model.train()
-        if steps >= total_steps:
+        if stopped_by != "running":
             break
-    if curve is not None and (not points or points[-1].samples != samples) and steps:
-        with clock.paused():  # the end of training is always a point of the curve
-            points.append(CurvePoint(samples, round(samples / n, 4), clock.seconds(), curve.score(model)))
+    if curve is not None and loop.steps and (not points or points[-1].samples != loop.samples):
+        points.append(loop.observe(curve))  # the end of training is always a point of the curve
     if selector is not None:
         selector.restore()
-    loss_value = mean_over_ranks(loss.item(), world, device) if steps else float("nan")
-    with clock.paused():  # waits for the device: queued kernels count as training
+    loss_value = loop.final_loss()
+    with loop.clock.paused():  # waits for the device: queued kernels count as training
         pass
-    seconds = clock.seconds()
+    seconds = loop.clock.seconds()
     other = meter.stop()
     bar.close()
     return TrainResult(
-        epochs_run=round(samples / n, 4),
-        steps=steps,
-        samples=samples,
+        epochs_run=round(loop.samples / n, 4),
+        steps=loop.steps,
+        samples=loop.samples,
         train_seconds=seconds,
-        samples_per_second=samples / seconds if seconds > 0 else float("inf"),
+        samples_per_second=loop.samples / seconds if seconds > 0 else float("inf"),
         final_loss=loss_value,
-        stopped_by=stopped_by,
+        stopped_by="epochs" if stopped_by == "running" else stopped_by,
         best_epoch=selector.best_epoch if selector else None,
         dev_scores=selector.scores if selector else None,
-        planned_steps=total_steps,
+        planned_steps=loop.total_steps,
         other_cpu_cores=None if other is None else round(other, 3),
-        eval_seconds=clock.paused_seconds,
+        eval_seconds=loop.clock.paused_seconds,
         curve=points if curve is not None else None,
     )
+
+
+class _Loop:
+    """The state of one training run: optimiser, schedule, data order, counters and the training clock."""
+
+    def __init__(self, model: nn.Module, data: TensorData, loss_fn: LossFn, profile: Profile, seed: int,
+                 precision: Precision, world: World) -> None:  # fmt: skip
+        self.model, self.data, self.loss_fn, self.profile = model, data, loss_fn, profile
+        self.precision, self.world = precision, world
+        self.n = len(data)
+        self.bs = min(profile.batch_size, self.n)
+        self.total_steps = planned_steps(self.n, profile)
+        self.optimizer = make_optimizer(model, profile)
+        self.scheduler = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=self.total_steps)
+            if profile.schedule == "cosine"
+            else None
+        )
+        self.gen = torch.Generator().manual_seed(seed)
+        self.device = data.x.device
+        self.step_model = model
+        if world.active:
+            self.step_model = _ddp(model, self.device)
+            # the data order comes from gen, the same on every rank; dropout masks and other draws must not
+            # repeat across ranks (each rank's share of a batch would get the same mask)
+            torch.manual_seed(seed * 1_000_003 + world.rank)
+        self.scaler = precision.scaler(self.device)
+        self.steps = self.samples = 0
+        self.loss = torch.zeros((), device=self.device)
+        # running loss and training accuracy, accumulated on the device (a .item() per step would sync)
+        self.running_loss = torch.zeros((), device=self.device)
+        self.running_correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self.seen_since = 0
+        model.train()
+        self.clock = _TrainingClock(self.device)
+
+    def batches(self) -> Iterator[torch.Tensor]:
+        """One epoch's global batches of indices, in the seeded order."""
+        perm = torch.randperm(self.n, generator=self.gen).to(self.device)
+        for start in range(0, self.n, self.bs):
+            yield perm[start : start + self.bs]
+
+    def step(self, idx: torch.Tensor) -> None:
+        mine, weight = shard(idx, self.world)
+        xb, yb = self.precision.input(self.data.x[mine]), self.data.y[mine]
+        self.optimizer.zero_grad(set_to_none=True)
+        with self.precision.autocast(self.device):
+            logits = self.step_model(xb)
+            loss = self.loss_fn(logits, yb) if len(mine) else logits.sum() * 0.0
+            if self.world.active:
+                loss = loss * weight
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        maybe_kill_self(self.world)
+        self.steps += 1
+        self.samples += len(idx)
+        self.loss = loss.detach()
+        self.running_loss += self.loss * len(mine)
+        self.running_correct += (logits.detach().argmax(1) == yb).sum()
+        self.seen_since += len(mine)
+
+    def running(self) -> dict[str, str]:
+        """Loss and accuracy on the training batches since the last call (labelled as training accuracy)."""
+        seen = max(self.seen_since, 1)
+        out = {
+            "loss": f"{self.running_loss.item() / seen:.4f}",
+            "train_acc": f"{self.running_correct.item() / seen:.3f}",
+            "sps": f"{self.samples / max(self.clock.seconds(), 1e-9):.0f}",
+        }
+        self.running_loss.zero_()
+        self.running_correct.zero_()
+        self.seen_since = 0
+        return out
+
+    def observe(self, curve: Curve) -> CurvePoint:
+        with self.clock.paused():
+            point = CurvePoint(self.samples, round(self.samples / self.n, 4), self.clock.seconds(),
+                               curve.score(self.model))  # fmt: skip
+            self.model.train()
+        return point
+
+    def stop_reason(self) -> str:
+        """ "running", or what stops training now: its planned steps ("epochs" or "samples") or the wall clock."""
+        if self.steps >= self.total_steps:
+            return "epochs" if self.samples >= self.n * self.profile.epochs else "samples"
+        budget = self.profile.time_budget_s
+        if budget is not None and any_rank(self.clock.seconds() >= budget, self.world, self.device):
+            return "time_budget"
+        return "running"
+
+    def final_loss(self) -> float:
+        return mean_over_ranks(self.loss.item(), self.world, self.device) if self.steps else float("nan")
 
 
 def _curve_steps(total: int, points: int) -> set[int]:
