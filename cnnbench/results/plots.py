@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 from cnnbench.io import pyplot, save_figure
 from cnnbench.results.record import PhaseStats, Record, config_key
-from cnnbench.results.table import largest_batch
+from cnnbench.results.table import largest_batch, option_words
 
 
 def _label(r: Record) -> str:
@@ -95,4 +96,54 @@ def cpu_vs_gpu(records: list[Record], title: str, path: Path) -> Path | None:
     ax.set_ylabel("forward samples/s")
     ax.set_title(title)
     ax.legend()
+    return save_figure(fig, path, "svg")
+
+
+def _curve_label(r: Record) -> str:
+    """A configuration's name in a learning-curve legend: model, experiment, data, profile, options, device."""
+    words = [r.model] + ([r.experiment] if r.experiment else [])
+    words += [r.dataset.name] if r.dataset.name and r.dataset.name != r.experiment else []
+    words += [r.profile, *option_words(r), r.device.type]
+    p = r.config.profile
+    words += [f"{p.max_samples:,} samples"] if p.max_samples else []
+    words += [f"{p.time_budget_s:g} s wall clock"] if p.time_budget_s is not None else []
+    split = r.training.learning_curve[0].split if r.training and r.training.learning_curve else "test"
+    return " ".join(words) + ("" if split == "test" else f" [{split}]")
+
+
+def learning_curves(records: list[Record], x: str, xlabel: str, title: str, path: Path) -> Path | None:
+    """The score against training samples (x="samples") or seconds (x="seconds") over training: one colour
+    per configuration, each seed's curve thin, their mean (point by point) bold; the task's targets dashed.
+    None when no record has a learning curve (records made before curves were recorded)."""
+    by_config: dict[str, list[Record]] = {}
+    for r in records:
+        if r.training is not None and r.training.learning_curve:
+            by_config.setdefault(config_key(r), []).append(r)
+    if not by_config:
+        return None
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    labels: set[str] = set()
+    for i, runs in enumerate(by_config.values()):
+        color = f"C{i % 10}"
+        curves = [[(getattr(p, x), 100 * p.score) for p in r.training.learning_curve] for r in runs if r.training]
+        for pts in curves:
+            ax.plot([a for a, _ in pts], [b for _, b in pts], color=color, linewidth=0.7, alpha=0.35)
+        label = _curve_label(runs[0])
+        label = label if label not in labels else f"{label} #{i + 1}"
+        labels.add(label)
+        n = min(len(c) for c in curves)
+        mean = [tuple(statistics.fmean(c[k][j] for c in curves) for j in (0, 1)) for k in range(n)]
+        ax.plot([a for a, _ in mean], [b for _, b in mean], color=color, linewidth=2, marker="o", markersize=3,
+                label=f"{label} (n={len(curves)})")  # fmt: skip
+    targets = sorted({(t.score, t.source) for r in records if r.training for t in r.training.time_to_target})
+    for score, _ in targets:
+        ax.axhline(100 * score, color="grey", linestyle="--", linewidth=0.8)
+        ax.annotate(f"target {100 * score:.4g}%", (0, 100 * score), xycoords=("axes fraction", "data"),
+                    fontsize=6, color="grey", xytext=(2, 2), textcoords="offset points")  # fmt: skip
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("primary metric (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3)
     return save_figure(fig, path, "svg")

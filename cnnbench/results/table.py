@@ -6,7 +6,8 @@ import statistics
 from collections.abc import Sequence
 
 from cnnbench.machine.ceiling import matmul_peak
-from cnnbench.results.record import PhaseStats, Record, config_key, speed_words
+from cnnbench.measure.statistics import estimate
+from cnnbench.results.record import PhaseStats, Record, TargetTime, config_key, speed_words
 
 COLUMNS = (
     ("task", "task"),
@@ -16,16 +17,29 @@ COLUMNS = (
     ("options", "the task's options of the run (e.g. the text task's word vectors), then --amp / --channels-last"),
     ("profile", "the task's hyper-parameter profile (quick, default, full)"),
     ("device", "device type of the run"),
-    ("runs", "records in the row: seeds x cross-validation folds (metrics are their mean ± sample std)"),
+    ("runs", "records in the row: seeds x cross-validation folds, the n of the score's interval"),
     (
         "score",
-        "the task's primary metric on the test split, in % (accuracy; go: top-1 move accuracy); "
-        "mean ± std over the row's runs",
+        "the task's primary metric on the test split, in % (accuracy; go: top-1 move accuracy); over n > 1 runs "
+        "their mean ± the half-width of its 95% t-interval (Student's t, n - 1 degrees of freedom); one run: its "
+        "score alone",
     ),
     ("by_group", "the primary metric per group of the test set (e.g. per speaker sex), in %, mean over runs"),
     ("params", "trainable and frozen parameters"),
     ("MFLOPs", "forward FLOPs per sample, millions (FlopCounterMode: convolutions and matmuls)"),
-    ("trained", "epochs trained (mean over runs), and the time budget when it stopped the training"),
+    (
+        "trained",
+        "epochs trained (mean over runs) and what stopped the training when not the profile's epochs: "
+        "'(samples budget)' for the profile's machine-independent sample cap, 'cut by N s wall clock' when a "
+        "--time-budget stopped any run of the row (with how many, when not all)",
+    ),
+    (
+        "to_target",
+        "per target score of the task on the data set tested (as a % of the primary metric): the training the "
+        "runs that reached it first took on their learning curve, mean epochs / seconds, and reached/n runs; "
+        "'not reached (0/n)'; with several targets only the highest reached and the lowest not reached; "
+        "- when the records carry no target",
+    ),
     ("train_s", "training wall time in seconds (mean over runs; includes dev-split scoring where used)"),
     ("fwd_b1_ms", "forward latency at batch 1, median ms"),
     ("fwd_sps", "forward throughput at the throughput batch, samples/s"),
@@ -70,16 +84,67 @@ def _ceiling_fraction(record: Record, gflops: float | None) -> float | None:
 
 
 def trained_words(group: Sequence[Record]) -> str:
-    """Epochs trained (mean over the group) and the time budget when it stopped any of them."""
+    """Epochs trained (mean over the group) and what stopped the training when it was not the epochs: the
+    samples budget, or a wall clock (said for any run it stopped, so such a row is never mistaken)."""
     runs = [r.training for r in group if r.training]
     if not runs:
         return "-"
     epochs = statistics.fmean(t.epochs_run for t in runs)
     words = f"{epochs:.3g} ep"
-    budget = group[0].config.profile.time_budget_s
-    if budget is not None and any(t.stopped_by == "time_budget" for t in runs):
-        words += f", {budget:g} s budget"
+    if any(t.stopped_by == "samples" for t in runs):
+        words += " (samples budget)"
+    cut = sum(t.stopped_by == "time_budget" for t in runs)
+    if cut:
+        budget = group[0].config.profile.time_budget_s
+        words += f", cut by {budget:g} s wall clock" if budget is not None else ", cut by a wall clock"
+        if cut < len(runs):
+            words += f" ({cut}/{len(runs)} runs)"
     return words
+
+
+def _percent(score: float) -> str:
+    return f"{100 * score:.4g}%"
+
+
+def _seconds(v: float) -> str:
+    return f"{v:,.0f} s" if v >= 10 else f"{v:.2g} s"
+
+
+def target_groups(group: Sequence[Record]) -> list[tuple[float, str, list[TargetTime]]]:
+    """The targets of a group's records in the records' order: (score, source, the runs' TargetTime entries)."""
+    by_target: dict[tuple[float, str], list[TargetTime]] = {}
+    for r in group:
+        for t in r.training.time_to_target if r.training else []:
+            by_target.setdefault((t.score, t.source), []).append(t)
+    return [(score, source, hits) for (score, source), hits in by_target.items()]
+
+
+def target_text(score: float, hits: Sequence[TargetTime]) -> str:
+    """'99%: 2.1 ep / 35 s (3/3)' (means over the runs that reached it), or '99%: not reached (0/3)'."""
+    reached = [t for t in hits if t.reached]
+    counts = f"({len(reached)}/{len(hits)})"
+    if not reached:
+        return f"{_percent(score)}: not reached {counts}"
+    epochs = [t.epochs for t in reached if t.epochs is not None]
+    secs = [t.seconds for t in reached if t.seconds is not None]
+    cost = [f"{statistics.fmean(epochs):.2g} ep"] if epochs else []
+    cost += [_seconds(statistics.fmean(secs))] if secs else []
+    return f"{_percent(score)}: {' / '.join(cost) or 'reached'} {counts}"
+
+
+def to_target_words(group: Sequence[Record]) -> str:
+    """Time to each target of the group; with several targets only the highest reached by any run and the
+    lowest reached by none, so the cell stays short. '-' when the records carry no targets."""
+    targets = target_groups(group)
+    if not targets:
+        return "-"
+    by_score: dict[float, list[TargetTime]] = {}
+    for score, _, hits in targets:
+        by_score.setdefault(score, hits)  # two sources of one score: the runs reached both or neither
+    reached = [s for s, hits in by_score.items() if any(t.reached for t in hits)]
+    missed = [s for s, hits in by_score.items() if not any(t.reached for t in hits)]
+    shown = ([max(reached)] if reached else []) + ([min(missed)] if missed else [])
+    return "; ".join(target_text(s, by_score[s]) for s in shown)
 
 
 def _by_group_words(record: Record) -> str:
@@ -112,6 +177,7 @@ def row(record: Record) -> dict[str, str]:
         "params": f"{m.params:,}",
         "MFLOPs": f"{m.flops_fwd / 1e6:,.2f}",
         "trained": trained_words([record]),
+        "to_target": to_target_words([record]),
         "train_s": f"{m.train_seconds:.1f}" if m.train_seconds is not None else "-",
         "fwd_b1_ms": f"{fwd_b1.median_ms:.2f}" if fwd_b1 else "-",
         "fwd_sps": f"{_rate(fwd_big.per_second)} (b{fwd_big.batch})" if fwd_big else "-",
@@ -122,9 +188,15 @@ def row(record: Record) -> dict[str, str]:
     }
 
 
-def _mean_std(values: list[float]) -> str:
-    pct = [100 * v for v in values]
-    return f"{statistics.fmean(pct):.2f} ± {statistics.stdev(pct):.2f}"
+def score_words(values: Sequence[float]) -> str:
+    """Scores of a row's runs, in %: the bare score of one run; over n > 1 runs the mean ± the half-width of its
+    95% t-interval (the n is the row's `runs`)."""
+    if not values:
+        return "-"
+    est = estimate(values)
+    if est.half_width is None:
+        return f"{100 * est.mean:.2f}"
+    return f"{100 * est.mean:.2f} ± {100 * est.half_width:.2f}"
 
 
 def groups(records: Sequence[Record]) -> list[list[Record]]:
@@ -144,7 +216,7 @@ def rows(records: Sequence[Record]) -> list[dict[str, str]]:
             base["runs"] = str(len(group))
             accs = [r.score for r in group if r.score is not None]
             if len(accs) > 1:
-                base["score"] = _mean_std(accs)
+                base["score"] = score_words(accs)
             by_group: dict[str, list[float]] = {}
             for r in group:
                 for d in r.metrics.by_group.values():
@@ -156,6 +228,7 @@ def rows(records: Sequence[Record]) -> list[dict[str, str]]:
             if secs:
                 base["train_s"] = f"{statistics.fmean(secs):.1f}"
             base["trained"] = trained_words(group)
+            base["to_target"] = to_target_words(group)
         out.append(base)
     return out
 

@@ -1,9 +1,11 @@
 import csv
 import json
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from scipy import stats
 
 from cnnbench.cli.main import main
 from cnnbench.results.publish import CSV_COLUMNS, collect, render_markdown, write_csvs
@@ -14,12 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def rec(make_record: Callable[..., Record]) -> Callable[..., Record]:
-    def make(model: str, seed: int, acc: float) -> Record:
+    def make(model: str, seed: int, acc: float, task: str = "text", **overrides) -> Record:
         return make_record(
-            task="text", model=model, experiment="mr-glove-50", dataset={"name": "mr"},
+            task=task, model=model, experiment="mr-glove-50", dataset={"name": "mr"},
             options={"embedding": "glove-50"}, seed=seed, profile="full", machine_slug="m",
             started_utc=f"2026-01-01T00:00:0{seed}Z",
-            metrics={"params": 100, "flops_fwd": 2000, "accuracy": acc, "train_seconds": 1.0},
+            metrics={"params": 100, "flops_fwd": 2000, "accuracy": acc, "train_seconds": 1.0}, **overrides,
         )  # fmt: skip
 
     return make
@@ -32,7 +34,8 @@ def test_publish_writes_readme_csv_and_report(tmp_path: Path, rec) -> None:
     write_record(rec("dcnn", 0, 0.75), runs / "m" / "dcnn.json")
     assert main(["publish", "--runs", str(runs), "--out", str(tmp_path / "results")]) == 0
     readme = (tmp_path / "results" / "README.md").read_text()
-    assert "80.00 ± 10.00" in readme and "### text" in readme and "m/boe2.json" in readme
+    assert "| 3 | 80.00 ± 24.84 |" in readme and "### text" in readme and "m/boe2.json" in readme
+    assert "## Method" in readme and "Welch's t-test" in readme and "inconclusive at n" in readme
     assert "report/index.html" in readme
     with open(tmp_path / "results" / "csv" / "text_cpu.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -40,9 +43,51 @@ def test_publish_writes_readme_csv_and_report(tmp_path: Path, rec) -> None:
     boe = next(r for r in rows if r["model"] == "boe")
     assert boe["runs"] == "3" and float(boe["score_mean"]) == pytest.approx(0.8)
     assert float(boe["score_std"]) == pytest.approx(0.1) and boe["commits"] == "abcdef1234"
+    low, high = stats.t.interval(0.95, 2, loc=0.8, scale=stats.sem([0.7, 0.8, 0.9]))
+    assert float(boe["score_ci95"]) == pytest.approx((high - low) / 2)
+    dcnn = next(r for r in rows if r["model"] == "dcnn")
+    assert dcnn["score_ci95"] == "" and dcnn["target_score"] == "" and dcnn["stopped_by"] == ""
     assert (tmp_path / "results" / "report" / "index.html").exists()
+    assert not list((tmp_path / "results" / "report" / "img").glob("*curve*"))  # no record has a learning curve
     documented = readme.split("## CSV columns", 1)[1]
     assert all(f"- **{column}**:" in documented for column in CSV_COLUMNS)
+
+
+def _curve(seed: int, scores: list[float]) -> list[dict]:
+    point = {"samples": 1000, "epochs": 0.5, "flops": 6e9, "seconds": 10.0}
+    return [{k: v * n for k, v in point.items()} | {"seconds": 10.0 * n + seed, "score": s, "split": "test"}
+            for n, s in enumerate(scores, 1)]  # fmt: skip
+
+
+def test_learning_curves_and_time_to_target(tmp_path: Path, rec) -> None:
+    """Records with learning curves get the two curve plots and their time to target in the tables and CSV;
+    a task whose records have no curves gets no such plot."""
+    runs = tmp_path / "runs"
+    for seed, (scores, hit) in enumerate([([0.6, 0.77, 0.8], 2), ([0.65, 0.7, 0.78], 3), ([0.5, 0.6, 0.7], None)]):
+        target = {"score": 0.761, "source": "Kim 2014", "reached": hit is not None}
+        if hit:
+            target |= {"samples": 1000 * hit, "epochs": hit / 2, "flops": 6e9 * hit, "seconds": 10.0 * hit + seed}
+        training = {"stopped_by": "samples", "epochs_run": 1.5, "learning_curve": _curve(seed, scores),
+                    "time_to_target": [target]}  # fmt: skip
+        write_record(rec("boe", seed, scores[-1], training=training), runs / "m" / f"boe{seed}.json")
+    write_record(rec("dcnn", 0, 0.75), runs / "m" / "dcnn.json")
+    write_record(rec("boe", 0, 0.5, task="speech"), runs / "m" / "speech.json")
+    out = tmp_path / "results"
+    assert main(["publish", "--runs", str(runs), "--out", str(out)]) == 0
+    img = out / "report" / "img"
+    assert sorted(p.name for p in img.glob("*curve*")) == ["m_text_curve_vs_samples.svg", "m_text_curve_vs_seconds.svg"]
+    svg = (img / "m_text_curve_vs_samples.svg").read_text()
+    assert "<svg" in svg and "target 76.1%" in svg
+    page = (out / "report" / "index.html").read_text()
+    assert "m_text_curve_vs_seconds.svg" in page and "<h2>Method</h2>" in page
+    readme = (out / "README.md").read_text()
+    assert "| 1.5 ep (samples budget) | 76.1%: 1.2 ep / 26 s (2/3) |" in readme
+    with open(out / "csv" / "text_cpu.csv", newline="") as f:
+        boe = next(r for r in csv.DictReader(f) if r["model"] == "boe")
+    assert boe["stopped_by"] == "samples" and float(boe["target_score"]) == pytest.approx(0.761)
+    assert boe["target_reached_runs"] == "2" and float(boe["target_samples_mean"]) == pytest.approx(2500)
+    assert float(boe["target_flops_mean"]) == pytest.approx(1.5e10)
+    assert float(boe["target_seconds_mean"]) == pytest.approx(statistics.fmean([20.0, 31.0]))
 
 
 def test_bad_records_stop_before_anything_is_written(tmp_path: Path, capsys: pytest.CaptureFixture, rec) -> None:
