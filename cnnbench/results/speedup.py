@@ -4,6 +4,7 @@ data, options, profile, seed, fold, training hyper-parameters, machine and timin
 
 from __future__ import annotations
 
+from cnnbench.results.claims import cut_by_wall_clock
 from cnnbench.results.record import Record, run_key, speed_words
 from cnnbench.results.table import largest_batch
 
@@ -19,7 +20,7 @@ SPEED_COLUMNS = (
     ("fwd_tput", "option / plain forward throughput at the throughput batch"),
     ("step_tput", "option / plain training-step throughput at the throughput batch"),
     ("train", "plain / option training wall time (whole run, compile warm-up excluded)"),
-    ("score", "option minus plain score, in points"),
+    ("score", "option minus plain score, in points (marked when a wall clock cut either run's training)"),
     ("compile_s", "seconds spent compiling in the warm-up (--compile runs)"),
 )
 
@@ -72,7 +73,8 @@ def speed_rows(records: list[Record]) -> list[dict[str, str]]:
                 "fwd_tput": _ratio(_throughput(r, "forward"), _throughput(base, "forward")),
                 "step_tput": _ratio(_throughput(r, "train_step"), _throughput(base, "train_step")),
                 "train": _ratio(t_base, t),
-                "score": "-" if s is None or s_base is None else f"{100 * (s - s_base):+.2f}",
+                "score": "-" if s is None or s_base is None else f"{100 * (s - s_base):+.2f}"
+                + (" (cut by wall clock)" if cut_by_wall_clock([r, base]) else ""),
                 "compile_s": "-" if compile_s is None else f"{compile_s:.1f}",
             }
         )
