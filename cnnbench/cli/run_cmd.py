@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import tempfile
 from pathlib import Path
 
 import torch
@@ -90,6 +91,29 @@ def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None
     return dirs
 
 
+def check_outputs(out: Path, save: Path | None) -> None:
+    """Every place the run will write, checked before any training: a bad path fails now, not after it."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".cnnbench-probe-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    if save is not None:
+        if save.is_dir():
+            raise UsageError(f"--save {save}: is a folder; give a file name such as {save / 'model.pt'}")
+        parent = save.parent if str(save.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"--save {save}: the folder {parent} does not exist")
+        try:
+            with tempfile.NamedTemporaryFile(dir=parent, prefix=".cnnbench-probe-"):
+                pass
+        except OSError as e:
+            raise UsageError(f"--save {save}: cannot write there ({e.strerror or e})") from None
+
+
 def request_from_args(args: argparse.Namespace, device: torch.device) -> RunRequest:
     """The typed request behind a `cnnbench run` command line."""
     if args.quick and args.profile not in (None, "quick"):
@@ -153,12 +177,20 @@ def _main(args: argparse.Namespace, world: distributed.World, device: torch.devi
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     dirs = _data_dirs(args, task, task.model_spec((args.model or task.default_models)[0]).default_dataset)
+    if world.is_main:
+        check_outputs(args.out, args.save)
     data = DataCache(task, dirs, args.seed, device, progress=request.progress, profile=request.profile)
     say = print if world.is_main else (lambda *a, **k: None)
     warning = busy_machine_warning(load_at_start(), torch.get_num_threads()) if device.type == "cpu" else None
     if warning:
         say(warning, flush=True)
 
+    for plan in plans:  # what the user named explicitly must run: its missing data is an error, not a skip
+        needed = [d for d in (plan.dataset, plan.test_dataset) if d is not None and not data.available(d)]
+        if needed and (plan.experiment in request.experiments or request.dataset is not None):
+            what = f"experiment {plan.experiment!r}" if plan.experiment else f"data set {plan.dataset!r}"
+            raise UsageError(f"{what} needs data set {needed[0]!r}, which has no default source: "
+                             f"pass --data {needed[0]}=PATH")  # fmt: skip
     paths, skipped = [], []
     for plan in plans:
         needed = [d for d in (plan.dataset, plan.test_dataset) if d is not None and not data.available(d)]

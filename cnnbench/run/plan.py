@@ -5,6 +5,7 @@ RunRequest and prints."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,16 +76,24 @@ class RunPlan:
 
 
 def parse_seeds(text: str, first: int) -> tuple[int, ...]:
-    """--seeds: a count N (first .. first+N-1) or a comma-separated list."""
+    """--seeds: a count N (first .. first+N-1) or a comma-separated list; at most MAX_SEEDS seeds."""
+    if len(text) > 20 * MAX_SEEDS:
+        raise UsageError(f"--seeds: at most {MAX_SEEDS} seeds")
     try:
         if "," in text:
             seeds = tuple(int(s) for s in text.split(",") if s.strip())
         else:
-            seeds = tuple(range(first, first + int(text)))
+            count = int(text)
+            _bounded(count, 1, MAX_SEEDS, "the --seeds count")
+            seeds = tuple(range(first, first + count))
     except ValueError:
-        raise UsageError(f"--seeds expects a count or a comma-separated list of integers, got {text!r}") from None
+        raise UsageError(f"--seeds expects a count or a comma-separated list of integers, got {text[:40]!r}") from None
     if not seeds or len(set(seeds)) != len(seeds):
-        raise UsageError(f"--seeds needs at least one seed and no repeats, got {text!r}")
+        raise UsageError(f"--seeds needs at least one seed and no repeats, got {text[:40]!r}")
+    if len(seeds) > MAX_SEEDS:
+        raise UsageError(f"--seeds: at most {MAX_SEEDS} seeds, got {len(seeds)}")
+    for seed in seeds:
+        _bounded(seed, 0, MAX_SEED, "a seed")
     return seeds
 
 
@@ -99,14 +108,31 @@ def parse_pairs(items: list[str] | None, flag: str, what: str) -> dict[str, str]
     return out
 
 
+# bounds of the numbers a user controls: beyond them a request is refused in one line, before any work
+MAX_SEED = 2**32 - 1  # numpy's seeds
+MAX_SEEDS = 1000  # runs per configuration
+MAX_EPOCHS = 100_000
+MAX_BATCH = 2**20
+MAX_FOLDS = 100
+MAX_THREADS = 4096
+MAX_OPTION_LENGTH = 4096  # an option value (a path at most)
+MAX_TIME_BUDGET_S = 30 * 24 * 3600.0
+
+
+def _bounded(value: float, low: float, high: float, what: str) -> None:
+    if not math.isfinite(value) or not low <= value <= high:
+        bounds = f"{low} and {high}" if isinstance(low, int) and isinstance(high, int) else f"{low:g} and {high:g}"
+        raise UsageError(f"{what} must be between {bounds}, got {value!r}")
+
+
 def check_profile(profile: Profile) -> None:
-    """Budgets a user can set must be positive; say which one is not."""
-    if profile.epochs <= 0:
-        raise UsageError(f"epochs must be positive, got {profile.epochs}")
-    if profile.time_budget_s is not None and profile.time_budget_s <= 0:
-        raise UsageError(f"time budget must be positive, got {profile.time_budget_s} s")
-    if profile.batch_size <= 0:
-        raise UsageError(f"batch size must be positive, got {profile.batch_size}")
+    """Budgets a user can set must be finite and positive, and bounded; say which one is not."""
+    _bounded(profile.epochs, 1, MAX_EPOCHS, "epochs")
+    if profile.time_budget_s is not None:
+        _bounded(profile.time_budget_s, 1e-3, MAX_TIME_BUDGET_S, "the time budget (seconds)")
+    _bounded(profile.batch_size, 1, MAX_BATCH, "the batch size")
+    if profile.max_samples is not None:
+        _bounded(profile.max_samples, 1, 2**62, "the samples budget")
 
 
 def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
@@ -142,12 +168,18 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
 
 
 def _check_request(task: Task, request: RunRequest) -> None:
+    _bounded(request.seed, 0, MAX_SEED, "--seed")
+    for name, value in request.options.items():
+        if len(value) > MAX_OPTION_LENGTH:
+            raise UsageError(f"option {name}: a value of {len(value):,} characters (at most {MAX_OPTION_LENGTH})")
+    if request.cv is not None:
+        _bounded(request.cv, 2, MAX_FOLDS, "--cv")
+    if request.threads is not None:
+        _bounded(request.threads, 1, MAX_THREADS, "--threads")
+    if request.timing_batch is not None:
+        _bounded(request.timing_batch, 1, MAX_BATCH, "--timing-batch")
     if request.profile not in PROFILES:
         raise UsageError(f"unknown profile {request.profile!r}; valid: {', '.join(PROFILES)}")
-    if request.threads is not None and request.threads <= 0:
-        raise UsageError(f"--threads must be positive, got {request.threads}")
-    if request.timing_batch is not None and request.timing_batch <= 0:
-        raise UsageError(f"--timing-batch must be positive, got {request.timing_batch}")
     if request.timing_only and not request.timing:
         raise UsageError("--timing-only and --no-timing together leave nothing to do")
     if request.dataset is not None:
@@ -159,8 +191,6 @@ def _folds(task: Task, cv: int | None) -> list[tuple[int, int] | None]:
         return [None]
     if not task.supports_cv:
         raise UsageError(f"task {task.name!r} does not support --cv (its data sets come with a fixed split)")
-    if cv < 2:
-        raise UsageError(f"--cv needs at least 2 folds, got {cv}")
     return [(i, cv) for i in range(cv)]
 
 

@@ -1,6 +1,7 @@
 """The CLI end to end on a fixture MNIST; bad input gets one line, exit code 2 and no record."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -106,10 +107,16 @@ def test_timing_only_needs_no_data(tmp_path: Path) -> None:
         (("--task", "image", "--model", "lenet"), "unknown model of task 'image': 'lenet'; valid:"),
         (("--task", "image", "--dataset", "svhn"), "unknown data set of task 'image': 'svhn'"),
         (("--task", "image", "--data-dir", "/no/such/dir"), "/no/such/dir: data directory for 'mnist' does not exist"),
-        (("--task", "image", "--epochs", "0"), "epochs must be positive, got 0"),
-        (("--task", "image", "--time-budget", "-1"), "time budget must be positive"),
+        (("--task", "image", "--epochs", "0"), "epochs must be between 1 and 100000, got 0"),
+        (("--task", "image", "--time-budget", "-1"), "the time budget (seconds) must be between"),
+        (("--task", "image", "--time-budget", "nan"), "the time budget (seconds) must be between"),
+        (("--task", "image", "--seeds", "1000000000"), "the --seeds count must be between 1 and 1000"),
+        (("--task", "image", "--seed", "-1"), "--seed must be between 0 and 4294967295, got -1"),
+        (("--task", "image", "--seed", str(2**32)), "--seed must be between 0 and 4294967295"),
+        (("--task", "image", "--batch-size", "0"), "the batch size must be between"),
+        (("--task", "image", "--option", "x=" + "9" * 5000), "a value of 5,000 characters"),
         (("--task", "image", "--model", "vgg16", "--dataset", "mnist"), "does not train on 'mnist'"),
-        (("--task", "image", "--threads", "0"), "--threads must be positive"),
+        (("--task", "image", "--threads", "0"), "--threads must be between 1 and 4096, got 0"),
     ],
 )
 def test_bad_input_one_line_exit_2(args: tuple, message: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -120,6 +127,30 @@ def test_bad_input_one_line_exit_2(args: tuple, message: str, tmp_path: Path, ca
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert records_in(out) == []
+
+
+@pytest.mark.parametrize("where", ["out-is-a-file", "save-is-a-folder", "save-folder-missing", "out-read-only"])
+def test_bad_outputs_fail_before_training(where: str, mnist_dir: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    out, save = tmp_path / "runs", tmp_path / "model.pt"
+    if where == "out-is-a-file":
+        out.write_text("not a folder")
+    elif where == "save-is-a-folder":
+        save.mkdir()
+    elif where == "save-folder-missing":
+        save = tmp_path / "nowhere" / "model.pt"
+    else:
+        out.mkdir()
+        out.chmod(0o500)
+        if os.access(out, os.W_OK):  # root writes anywhere
+            pytest.skip("this user can write to a read-only folder (root)")
+    args = ["run", "--task", "image", "--model", "dnn", "--dataset", "mnist", "--data-dir", str(mnist_dir)]
+    code = run_cli(*args, "--out", str(out), "--save", str(save), "--quick", "--no-progress")
+    captured = capsys.readouterr()
+    err = captured.err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert ("--out" in err) if where.startswith("out") else ("--save" in err)
+    assert "[image/dnn]" not in captured.out  # nothing trained
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
