@@ -104,7 +104,7 @@ class SpeechTask(Task):
         # 1 full epoch 90-91%, 2 epochs 93-94%); the 2,261 digit clips x 4 epochs stay under the cap.
         # curve_limit 300 cuts the 10 learning-curve evaluations (12 s per cnn-2d/LSTM run on all 739 clips).
         # Measured: 405 s for the whole task, warm cache, with the LSTM also in the sex-shift experiments
-        # (where 2 epochs left it at 40 +- 20% female-to-male); without it there: ~317 s predicted.
+        # (where 2 epochs left it at 40 +- 20% female-to-male); without it there (as committed): 342 s.
         # Cold cache: + ~30 s (digits) + ~40 s (phonemes). (measured 2026-11-30, 2-core EPYC)
         "default": Profile(
             epochs=4,
