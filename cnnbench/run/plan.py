@@ -147,6 +147,8 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
     for profile in profiles.values():
         check_profile(profile)
     seeds = request.seeds or tuple(range(request.seed, request.seed + task.profile(request.profile).seeds))
+    if request.timing_only:  # kernel timings do not depend on the seed: one run per model
+        seeds = seeds[:1]
     plans = []
     for fold in _folds(task, request.cv):
         for i, seed in enumerate(seeds):

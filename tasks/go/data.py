@@ -15,12 +15,15 @@ from cnnbench_tasks.go.sgf import read_games, sgf_files
 
 GAMES_PER_PROFILE = {"quick": 24, "default": 160, "full": None}  # None: every game
 TEST_FRACTION = DEV_FRACTION = 0.05  # of the games (AlphaGo held out whole games too)
+# at least this many test games: 5% of 160 games is 8 games, +-2.1 points of top-1 at 95% (and more, since a
+# game's positions are correlated); 20 games (~4,100 positions) give about +-1.3
+MIN_TEST_GAMES = {"quick": 4, "default": 20}
 
 
-def split_games(n: int, seed: int) -> dict[str, np.ndarray]:
+def split_games(n: int, seed: int, min_test: int = 1) -> dict[str, np.ndarray]:
     """Game indices of train, dev and test: a seeded shuffle, never splitting a game."""
     order = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, round(n * TEST_FRACTION))
+    n_test = max(1, min(min_test, n // 4), round(n * TEST_FRACTION))  # a quarter of the games at most
     n_dev = max(1, round(n * DEV_FRACTION))
     if n < n_test + n_dev + 1:
         raise UsageError(f"{n} games are too few to split into train, dev and test")
@@ -51,7 +54,7 @@ def load(request: DataRequest) -> Splits:
     found = pos.load_positions(chosen, layout, request.cache_dir / "go", workers, request.progress)
     if strict and found.skipped:
         raise UsageError(found.skipped[0])
-    parts = split_games(len(chosen), request.seed)
+    parts = split_games(len(chosen), request.seed, MIN_TEST_GAMES.get(request.profile, 1))
     planes = pos.planes_of(layout)
 
     def part(name: str) -> TensorData:

@@ -103,14 +103,17 @@ class GoTask(Task):
         # 21.1 / 14.1 / 0.7% (measured 2026-11-30, 2-core EPYC)
         "quick": Profile(epochs=1, batch_size=64, lr=1e-3, timing_min_runs=3,
                          timing_min_time_s=0.05, timing_max_time_s=1.0, timing_warmup=1),
-        # default: 160 games (144 train = 31,482 positions; 8 test games = 1,656 positions, +-2.1 points at 95%),
-        # 2 epochs, 3 seeds, no wall clock. s/epoch: alphago-policy 67, -pool 37, dnn 72 (470 / 860 / 440
-        # positions/s); after 1 epoch top-1 23.7 / 14.5 / 1.0%. Predicted ~20 min warm (3 seeds x 2 epochs x
-        # 175 s + ~75 s reading the SGF files); 2-epoch accuracy not measured (measured 2026-11-30, 2-core EPYC)
+        # default: 160 games (132 train, 8 dev, 20 test games: ~4,100 test positions, about +-1.3 points at 95%;
+        # 5% would be 8 games, +-2.1), 2 epochs, 3 seeds, no wall clock. s/epoch (with 144 training games):
+        # alphago-policy 67, -pool 37, dnn 72 (470 / 860 / 440 positions/s); after 1 epoch top-1 23.7 / 14.5 /
+        # 1.0%. Predicted ~20 min warm (3 seeds x 2 epochs x 175 s + ~75 s reading the SGF files); 2-epoch
+        # accuracy not measured (measured 2026-11-30, 2-core EPYC)
         "default": Profile(epochs=2, batch_size=64, lr=1e-3, seeds=3, timing_min_runs=5,
                            timing_min_time_s=0.2, timing_max_time_s=2.0),
-        # full: every game; AlphaGo trained 340M steps of batch 16 with SGD, far beyond a CPU
-        "full": Profile(epochs=1, batch_size=128, lr=1e-3, time_budget_s=3600),
+        # full: every game (1.9M training positions of tom-9d), at most 1 epoch or 500,000 positions (about 30 min
+        # for the k=64 policy on 2 CPU cores at ~265 positions/s, measured 2026-11-23); AlphaGo trained 340M steps
+        # of batch 16 with SGD, far beyond a CPU. No wall clock: --time-budget when a user wants one
+        "full": Profile(epochs=1, batch_size=128, lr=1e-3, max_samples=500_000),
     }  # fmt: skip
 
     def load(self, request: DataRequest) -> Splits:
