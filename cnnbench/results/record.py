@@ -21,6 +21,7 @@ from typing import Any
 
 from cnnbench.errors import UsageError
 from cnnbench.io import atomic_write_text
+from cnnbench.measure.timing import Stats
 from cnnbench.spec import Profile
 
 SCHEMA_VERSION = 2
@@ -244,21 +245,9 @@ class Training:
 
 
 @dataclass(frozen=True)
-class PhaseStats:
-    """One timed phase at one batch size (see cnnbench.measure.timing)."""
+class PhaseStats(Stats):
+    """One timed phase at one batch size: the timer's Stats, with the efficiency the runner adds to them."""
 
-    batch: int
-    median_ms: float
-    iqr_ms: float
-    min_ms: float
-    mean_ms: float
-    n: int
-    per_second: float
-    noisy: bool
-    clock: str
-    other_cpu_cores: float | None = None
-    retries: int = 0
-    interfered: bool = False
     gflops: float | None = None
     ceiling_fraction: float | None = None
 
