@@ -2,13 +2,16 @@
 
 The two are interleaved (cnnbench.measure.interleave) so that drift on a shared machine hits both alike;
 cnnbench's throughput must be at least 90% of the bare loop's (time ratio at most 1/0.9); a ratio
-beyond that is re-measured once and the second measurement decides.
+beyond that is re-measured once and the second measurement decides, unless other processes kept more
+than 0.15 core busy during it: then the test is skipped and says so (a busy machine proves nothing).
 """
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from cnnbench.measure.interference import OTHER_LOAD_THRESHOLD, CpuLoadMeter
 from cnnbench.measure.interleave import interleaved_ratio
 from cnnbench.registry import get_task
 from cnnbench.run.train import train
@@ -41,11 +44,17 @@ def test_loop_throughput_within_10_percent_of_bare_loop(benchmark) -> None:
     benchmark.group = "runner/loop-overhead"
     r = benchmark.pedantic(lambda: interleaved_ratio(bare, ours, rounds=6, reps=1), rounds=1, iterations=1)
     first = r.ratio
+    load = None
     if r.ratio > 1 / 0.9:  # one re-measurement on a noisy machine; the second decides
+        meter = CpuLoadMeter()
+        meter.start()
         r = interleaved_ratio(bare, ours, rounds=8, reps=1)
+        load = meter.stop()
     benchmark.extra_info.update(r.as_dict(), a="bare loop", b="cnnbench.run.train", first_ratio=first)
     print(
         f"\nloop overhead: bare {N / r.a_median_ms * 1e3:.0f} samples/s, cnnbench {N / r.b_median_ms * 1e3:.0f}; "
         f"time ratio cnnbench/bare = {r.ratio:.3f} (95% CI {r.ci_low:.3f}-{r.ci_high:.3f})"
     )
+    if r.ratio > 1 / 0.9 and load is not None and load > OTHER_LOAD_THRESHOLD:
+        pytest.skip(f"other processes used {load:.2f} cores during the re-measurement (ratio {r.ratio:.2f})")
     assert r.ratio <= 1 / 0.9, r

@@ -41,8 +41,12 @@ def test_every_model_runs_on_its_example_input(name: str) -> None:
 
 def test_summary_compares_the_cnn_with_the_dnn(make_record) -> None:
     recs = [
-        make_record(model=m, dataset={"name": "mnist"}, metrics={"accuracy": a, "params": p})
+        make_record(model=m, seed=s, dataset={"name": "mnist"}, metrics={"accuracy": a + s / 1000, "params": p},
+                    training={})  # fmt: skip
         for m, a, p in (("lecture-cnn", 0.99, 137_660), ("dnn", 0.98, 648_010))
+        for s in range(3)
     ]
     (line,) = TASK.summarize(recs)
-    assert "lecture-cnn 99.00% with 137,660" in line and "4.7x the parameters, +1.00 points" in line
+    assert line.startswith("MNIST, the lecture's CNN beats the fully connected DNN: SUPPORTED.")
+    assert "lecture-cnn 99.10 ± 0.25 (n=3) [137,660 params" in line and "dnn 98.10 ± 0.25 (n=3) [648,010" in line
+    assert "difference +1.00 points" in line and "paired t-test, n = 3 vs 3" in line

@@ -49,7 +49,8 @@ def test_quick_run_of_two_experiments(tmp_path: Path, capsys: pytest.CaptureFixt
     assert m2f.timing is None  # timed once per model and input, in the digits experiment
     assert m2f.environment is not None and m2f.environment.torch_threads >= 1
     summary = get_task("speech").summarize(list(records.values()))
-    assert len(summary) == 1 and summary[0].startswith("male-to-female") and "freq-cnn loses" in summary[0]
+    assert len(summary) == 2 and summary[0].startswith("male-to-female (trained on male voices), the frequency-only")
+    assert "than dnn: INCONCLUSIVE AT N = 1 (single runs: no claim)" in summary[0]
     assert "male-to-female (trained on male voices" in capsys.readouterr().out
     ph = records[("phonemes", "freq-cnn")]
     assert ph.config.input_shape == (1, 40, 11)
