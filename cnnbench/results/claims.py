@@ -27,7 +27,7 @@ def pick(records: Sequence[Record], where: Callable[[Record], bool]) -> list[Rec
 
 
 def cut_by_wall_clock(runs: Sequence[Record]) -> bool:
-    return any(r.training is not None and r.training.stopped_by == "time_budget" for r in runs)
+    return any(r.training is not None and r.training.cut_by_wall_clock for r in runs)
 
 
 def cost_words(runs: Sequence[Record]) -> str:

@@ -230,7 +230,7 @@ class Training:
     train_seconds: float
     samples_per_second: float
     final_loss: float | None
-    stopped_by: str  # "epochs" | "time_budget" (and the budgets a profile can set)
+    stopped_by: str  # "epochs" | "samples" (machine-independent budgets) | "time_budget" (a wall clock)
     train_samples: int
     test_samples: int
     dev_samples: int | None = None
@@ -242,6 +242,10 @@ class Training:
     eval_seconds: float | None = None  # scoring the curve and the dev split: outside train_seconds
     learning_curve: list[CurvePoint] = field(default_factory=list)
     time_to_target: list[TargetTime] = field(default_factory=list)
+
+    @property
+    def cut_by_wall_clock(self) -> bool:
+        return self.stopped_by == "time_budget"
 
 
 @dataclass(frozen=True)

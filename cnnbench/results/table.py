@@ -93,7 +93,7 @@ def trained_words(group: Sequence[Record]) -> str:
     words = f"{epochs:.3g} ep"
     if any(t.stopped_by == "samples" for t in runs):
         words += " (samples budget)"
-    cut = sum(t.stopped_by == "time_budget" for t in runs)
+    cut = sum(t.cut_by_wall_clock for t in runs)
     if cut:
         budget = group[0].config.profile.time_budget_s
         words += f", cut by {budget:g} s wall clock" if budget is not None else ", cut by a wall clock"
