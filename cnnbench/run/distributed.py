@@ -104,7 +104,10 @@ def init(device: torch.device, backend: str | None) -> tuple[World, torch.device
 
 
 def finish(world: World) -> None:
+    """Leave the group together: a rank that tears down its connections while another still uses them makes
+    gloo abort that other rank (seen as exit -6 of rank 0)."""
     if world.active and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -126,6 +126,7 @@ def test_ranks_draw_their_own_dropout_masks(tmp_path: Path) -> None:
         "t = torch.tensor(masks)\n"
         "other = t.clone(); dist.broadcast(other, 0)\n"
         "print('SAME' if torch.equal(t, other) else 'DIFFERENT', flush=True)\n"
+        "dist.barrier()\n"  # leave together: see distributed.finish
         "dist.destroy_process_group()\n"
     )
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
