@@ -34,6 +34,10 @@ class Profile:
     schedule: str = "cosine"  # "cosine" | "constant"
     # a machine-independent cap on training: stop after this many samples (the schedule is sized from it)
     max_samples: int | None = None
+    # a compute budget: train for this many training FLOPs (counted per sample: forward + backward), the
+    # epochs and max_samples then follow from the model's cost; set by --train-flops or an experiment's
+    # match_flops_of, so models of different cost can be compared at equal compute
+    train_flops: float | None = None
     # wall clock: only when the user asks (--time-budget); the record, tables and summaries say so
     time_budget_s: float | None = None  # stop training when exceeded (checked per batch)
     train_limit: int | None = None  # use only the first N training samples (after a seeded shuffle)
@@ -102,6 +106,9 @@ class DataSpec:
     name: str
     description: str
     needs_dir: bool = False  # True when there is no default source and --data-dir is required
+    # True when the loader draws its train/test split from DataRequest.seed (e.g. which speakers are held
+    # out): every seed of a multi-seed run then gets its own split, so intervals include split variance
+    split_follows_seed: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,9 @@ class Experiment:
     train_where: Mapping[str, str] = field(default_factory=dict)
     test_where: Mapping[str, str] = field(default_factory=dict)
     models: tuple[str, ...] | None = None  # None: the task's default models
+    # compare at equal compute: every model trains for the training FLOPs this model spends in its epochs
+    # (on the same training split), so a cheaper model trains more epochs; None: every model gets its epochs
+    match_flops_of: str | None = None
     timed: bool = True  # time the models' kernels in this experiment (once per model is enough)
     options: Mapping[str, str] = field(default_factory=dict)  # task options set for this experiment
 

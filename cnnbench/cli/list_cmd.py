@@ -26,7 +26,9 @@ def main(args: argparse.Namespace) -> int:
             print(f"    {m.name:<{width}} {shape:<10} {m.description}{default}")
         print("  data sets:")
         for d in task.datasets.values():
-            print(f"    {d.name:<{width}} {d.description}{' (needs --data-dir)' if d.needs_dir else ''}")
+            flags = (("needs --data-dir", d.needs_dir), ("split follows --seed", d.split_follows_seed))
+            marks = [m for m, on in flags if on]
+            print(f"    {d.name:<{width}} {d.description}{''.join(f' ({m})' for m in marks)}")
         if task.options:
             print("  options (--option KEY=VALUE):")
             for o in task.options.values():

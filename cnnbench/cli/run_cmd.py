@@ -35,12 +35,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seeds",
         help="run every configuration with several seeds: a count N (seed .. seed+N-1) or a list like 0,1,2; "
-        "the data split stays that of --seed",
+        "the data split stays that of --seed, except for data sets whose split follows the seed "
+        "(`cnnbench list` marks them), which draw a new split for every seed",
     )
     p.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation: one run per held-out fold")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="a task option (see `cnnbench list`)")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--time-budget", type=float, help="stop training after this many seconds")
+    p.add_argument(
+        "--train-flops",
+        type=float,
+        metavar="FLOPS",
+        help="a compute budget: train for this many training FLOPs (forward + backward per sample, e.g. 1e13), "
+        "whatever the epochs; the record keeps the epochs it took",
+    )
+    p.add_argument(
+        "--match-flops",
+        metavar="MODEL",
+        help="a compute budget: train for the training FLOPs that MODEL of the task spends in its profile's "
+        "epochs on the same training data (compare models of different cost at equal compute)",
+    )
     p.add_argument("--batch-size", type=int, help="override the profile's training batch size")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument(
@@ -126,6 +140,8 @@ def request_from_args(args: argparse.Namespace, device: torch.device) -> RunRequ
         profile="quick" if args.quick else (args.profile or "default"),
         epochs=args.epochs,
         time_budget_s=args.time_budget,
+        train_flops=args.train_flops,
+        match_flops=args.match_flops,
         batch_size=args.batch_size,
         seed=args.seed,
         seeds=parse_seeds(args.seeds, args.seed) if args.seeds is not None else None,

@@ -45,6 +45,27 @@ def cost_words(runs: Sequence[Record]) -> str:
     return words
 
 
+def _training_tflops(runs: Sequence[Record]) -> float:
+    trained = [x for x in runs if x.training is not None]
+    return statistics.fmean(x.metrics.flops_train * x.training.samples for x in trained) / 1e12
+
+
+def matched_on(a: Sequence[Record], b: Sequence[Record]) -> str:
+    """What the comparison holds equal: training FLOPs (a compute budget), epochs, or neither (said so)."""
+    if not any(r.training for r in a) or not any(r.training for r in b):
+        return ""
+    fa, fb = _training_tflops(a), _training_tflops(b)
+    budgeted = any(r.training is not None and r.training.stopped_by == "flops" for r in [*a, *b])
+    if budgeted and abs(fa - fb) <= 0.02 * max(fa, fb):
+        return f"Compared at equal training compute ({fa:,.3g} vs {fb:,.3g} training TFLOPs)."
+    ea = {r.training.epochs_run for r in a if r.training}
+    eb = {r.training.epochs_run for r in b if r.training}
+    ratio = max(fa, fb) / min(fa, fb) if min(fa, fb) > 0 else float("inf")
+    if ea == eb and len(ea) == 1:
+        return f"Compared at equal epochs ({ea.pop():g} each); training compute differs {ratio:.2g}x."
+    return f"Compared at unequal budgets; training compute differs {ratio:.2g}x."
+
+
 @dataclass(frozen=True)
 class Side:
     label: str
@@ -72,4 +93,6 @@ def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool
             words += f" [{cost_words(s.runs)}]"
         parts.append(words)
     single = " (single runs: no claim)" if len(a.values) < 2 or len(b.values) < 2 else ""
-    return f"{statement}: {result.verdict.upper()}{single}. " + " vs ".join(parts) + f"; difference {result.text()}."
+    matched = f" {matched_on(a.runs, b.runs)}" if costs and matched_on(a.runs, b.runs) else ""
+    return (f"{statement}: {result.verdict.upper()}{single}. " + " vs ".join(parts)
+            + f"; difference {result.text()}.{matched}")  # fmt: skip

@@ -154,7 +154,8 @@ CSV_FIELDS = (
     ("time_budget_s", "the training time budget in seconds (empty: none)"),
     (
         "stopped_by",
-        "what stopped the runs' training: epochs, samples (the profile's samples budget) or time_budget (a wall "
+        "what stopped the runs' training: epochs, samples (the profile's samples budget), flops (a training-FLOPs "
+        "budget) or time_budget (a wall "
         "clock); the distinct values separated by spaces (empty: not trained)",
     ),
     (

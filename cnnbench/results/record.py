@@ -49,6 +49,8 @@ class Config:
     input_shape: tuple[int, ...]
     precision: SpeedOptions = SpeedOptions()
     threads: int | None = None  # --threads, when given
+    # the model whose training FLOPs (in its own epochs, on this run's training data) were this run's budget
+    flops_matched_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self.profile) | {
@@ -56,12 +58,13 @@ class Config:
             "input_shape": list(self.input_shape),
             "precision": dataclasses.asdict(self.precision),
         }
-        return out | ({"threads": self.threads} if self.threads is not None else {})
+        optional = {"threads": self.threads, "flops_matched_to": self.flops_matched_to}
+        return out | {k: v for k, v in optional.items() if v is not None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], where: str) -> Config:
         names = {f.name for f in dataclasses.fields(Profile)}
-        own = {"throughput_batch", "input_shape", "precision", "threads"}
+        own = {"throughput_batch", "input_shape", "precision", "threads", "flops_matched_to"}
         _no_unknown(data, names | own, where)
         profile = _build(Profile, {k: v for k, v in data.items() if k in names}, where)
         return cls(
@@ -70,6 +73,7 @@ class Config:
             input_shape=tuple(data["input_shape"]),
             precision=_build(SpeedOptions, data.get("precision") or {}, f"{where}.precision"),
             threads=data.get("threads"),
+            flops_matched_to=data.get("flops_matched_to"),
         )
 
 
@@ -230,7 +234,7 @@ class Training:
     train_seconds: float
     samples_per_second: float
     final_loss: float | None
-    stopped_by: str  # "epochs" | "samples" (machine-independent budgets) | "time_budget" (a wall clock)
+    stopped_by: str  # "epochs" | "samples" | "flops" (machine-independent budgets) | "time_budget" (a wall clock)
     train_samples: int
     test_samples: int
     dev_samples: int | None = None
@@ -515,13 +519,20 @@ def migrate_file(path: Path, dry_run: bool = False) -> bool:
 # the profile's fields that change what a run learns: records that differ in one are not the same
 # configuration (e.g. the same profile with --time-budget 300 and 1200)
 TRAINING_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
-                   "max_samples", "time_budget_s", "train_limit", "test_limit")  # fmt: skip
+                   "max_samples", "train_flops", "time_budget_s", "train_limit", "test_limit")  # fmt: skip
 
 
 def training_config(record: Record) -> dict[str, Any]:
-    """The record's training hyper-parameters (TRAINING_FIELDS of its profile)."""
+    """The record's training hyper-parameters (TRAINING_FIELDS of its profile), as asked: under a compute
+    budget the epochs and samples it took follow from the split's size (which may vary with the seed), and a
+    matched budget from the reference model, so those are left out and the budget (or the match) kept."""
     profile = record.config.profile
-    return {k: getattr(profile, k) for k in TRAINING_FIELDS}
+    out = {k: getattr(profile, k) for k in TRAINING_FIELDS}
+    if profile.train_flops is not None:
+        del out["epochs"], out["max_samples"]
+        if record.config.flops_matched_to is not None:
+            out["train_flops"] = f"matched to {record.config.flops_matched_to}"
+    return out
 
 
 def speed_words(record: Record) -> list[str]:

@@ -30,7 +30,9 @@ COLUMNS = (
     (
         "trained",
         "epochs trained (mean over runs) and what stopped the training when not the profile's epochs: "
-        "'(samples budget)' for the profile's machine-independent sample cap, 'cut by N s wall clock' when a "
+        "'(samples budget)' for the profile's machine-independent sample cap, '(N TFLOPs budget)' for a "
+        "training-compute budget (--train-flops, or an experiment matching another model's compute; mean over "
+        "runs), 'cut by N s wall clock' when a "
         "--time-budget stopped any run of the row (with how many, when not all)",
     ),
     (
@@ -93,6 +95,9 @@ def trained_words(group: Sequence[Record]) -> str:
     words = f"{epochs:.3g} ep"
     if any(t.stopped_by == "samples" for t in runs):
         words += " (samples budget)"
+    budgets = [r.config.profile.train_flops for r in group if r.training and r.training.stopped_by == "flops"]
+    if budgets:
+        words += f" ({statistics.fmean(b for b in budgets if b is not None) / 1e12:.3g} TFLOPs budget)"
     cut = sum(t.cut_by_wall_clock for t in runs)
     if cut:
         budget = group[0].config.profile.time_budget_s

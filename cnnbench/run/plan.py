@@ -28,6 +28,8 @@ class RunRequest:
     profile: str = "default"
     epochs: int | None = None  # overrides of the profile
     time_budget_s: float | None = None
+    train_flops: float | None = None
+    match_flops: str | None = None  # --match-flops MODEL: train for the FLOPs MODEL spends in its epochs
     batch_size: int | None = None
     seed: int = 0  # the data split's seed and the first run's
     seeds: tuple[int, ...] | None = None  # None = the profile's count, from seed on
@@ -69,6 +71,8 @@ class RunPlan:
     precision: Precision = FP32  # --amp / --channels-last / --compile
     timing_batch: int | None = None  # --timing-batch: the throughput batch instead of the model's own
     threads: int | None = None  # --threads, when given (the threads used are in the record's device)
+    # the experiment's compute match: (model, its profile); the runner sets profile.train_flops from them
+    flops_match: tuple[str, Profile] | None = None
 
     @property
     def label(self) -> str:
@@ -117,6 +121,7 @@ MAX_FOLDS = 100
 MAX_THREADS = 4096
 MAX_OPTION_LENGTH = 4096  # an option value (a path at most)
 MAX_TIME_BUDGET_S = 30 * 24 * 3600.0
+MAX_TRAIN_FLOPS = 1e24
 
 
 def _bounded(value: float, low: float, high: float, what: str) -> None:
@@ -133,6 +138,8 @@ def check_profile(profile: Profile) -> None:
     _bounded(profile.batch_size, 1, MAX_BATCH, "the batch size")
     if profile.max_samples is not None:
         _bounded(profile.max_samples, 1, 2**62, "the samples budget")
+    if profile.train_flops is not None:
+        _bounded(profile.train_flops, 1.0, MAX_TRAIN_FLOPS, "the training FLOPs budget")
 
 
 def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
@@ -141,8 +148,14 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
     models = list(request.models or task.default_models)
     for m in models:
         task.model_spec(m)  # unknown names fail here, before any work
-    all_models = set(models) | {m for e in task.experiments() for m in (e.models or ())}
-    overrides = {"epochs": request.epochs, "time_budget_s": request.time_budget_s, "batch_size": request.batch_size}
+    if request.match_flops is not None:
+        task.model_spec(request.match_flops)
+        if request.train_flops is not None:
+            raise UsageError("--match-flops and --train-flops both set the compute budget: give one")
+    all_models = set(models) | {m for e in task.experiments() for m in (*(e.models or ()), e.match_flops_of) if m}
+    all_models |= {request.match_flops} if request.match_flops else set()
+    overrides = {"epochs": request.epochs, "time_budget_s": request.time_budget_s, "batch_size": request.batch_size,
+                 "train_flops": request.train_flops}  # fmt: skip
     profiles = {m: task.profile(request.profile, m).replace(**overrides) for m in all_models}
     for profile in profiles.values():
         check_profile(profile)
@@ -158,6 +171,11 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
                 precision = _precision(request, task.model_spec(plan.model))
                 plans.append(dataclasses.replace(plan, seed=seed, fold=fold, timing=plan.timing and first,
                                                  precision=precision))  # fmt: skip
+    if request.match_flops is not None:
+        if any(p.dataset is None for p in plans):
+            raise UsageError("--match-flops sets a training budget; there is no training with --timing-only")
+        match = (request.match_flops, profiles[request.match_flops])
+        plans = [dataclasses.replace(p, flops_match=match) for p in plans]
     if request.save_to is not None:
         if len(plans) != 1 or plans[0].dataset is None:
             raise UsageError(
@@ -261,6 +279,7 @@ def _plans_one_seed(
                     test_where=exp.test_where,
                     experiment=exp.name,
                     options=task.resolve_options({**exp.options, **given}),
+                    flops_match=(exp.match_flops_of, profiles[exp.match_flops_of]) if exp.match_flops_of else None,
                     **common | {"timing": request.timing and exp.timed and (m, exp.train) not in timed},
                 )
             )

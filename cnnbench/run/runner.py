@@ -37,7 +37,7 @@ from cnnbench.run.compiling import eval_batches, graphs_compiled, train_batches,
 from cnnbench.run.distributed import SINGLE, World, describe, mean_over_ranks, same_on_all_ranks
 from cnnbench.run.plan import RunPlan
 from cnnbench.run.train import Curve, TrainResult, predict, seed_everything, train
-from cnnbench.spec import DataRequest, Splits, Task, TensorData
+from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
 
 
 class DataCache:
@@ -65,18 +65,22 @@ class DataCache:
         input_shape: tuple[int, ...],
         options: Mapping[str, str] | None = None,
         fold: tuple[int, int] | None = None,
+        seed: int | None = None,
     ) -> Splits:
+        """The data set's splits; `seed` (the run's) draws the split where the data set's split follows it."""
         if not self.available(dataset):
             raise UsageError(f"data set {dataset!r} has no default source; pass --data {dataset}=PATH")
         options = dict(options or {})
-        key = (dataset, input_shape, tuple(sorted(options.items())), fold)
+        if seed is None or not self.task.data_spec(dataset).split_follows_seed:
+            seed = self.seed
+        key = (dataset, input_shape, tuple(sorted(options.items())), fold, seed)
         if key not in self._loaded:
             request = DataRequest(
                 dataset,
                 self.data_dirs.get(dataset),
                 cache_root(),
                 input_shape,
-                self.seed,
+                seed,
                 self.device,
                 self.progress,
                 self.profile,
@@ -91,8 +95,10 @@ def prepare_splits(task: Task, plan: RunPlan, data: DataCache, device: torch.dev
     """Train and test data of one run: filtered, limited, normalised on the training data, on device."""
     assert plan.dataset is not None
     shape = task.model_spec(plan.model).input_shape
-    source = data.get(plan.dataset, shape, plan.options, plan.fold)
-    test_source = data.get(plan.test_dataset, shape, plan.options, plan.fold) if plan.test_dataset else source
+    source = data.get(plan.dataset, shape, plan.options, plan.fold, plan.seed)
+    test_source = source
+    if plan.test_dataset:
+        test_source = data.get(plan.test_dataset, shape, plan.options, plan.fold, plan.seed)
     train_part = source.train.where(plan.train_where).take(plan.profile.train_limit, plan.seed)
     test_part = test_source.test.where(plan.test_where).take(plan.profile.test_limit, plan.seed + 1)
     for part, name, where in ((train_part, plan.dataset, plan.train_where), (test_part, "test", plan.test_where)):
@@ -155,6 +161,32 @@ def count(ctx: RunContext) -> dict[str, Any]:
     """Parameters and FLOPs per sample (forward and training)."""
     counts: dict[str, Any] = {"params": count_params(ctx.model), "params_trainable": count_params(ctx.model, True)}
     return counts | count_flops(ctx.model, ctx.workload.example(1).to(ctx.device))
+
+
+def flops_train_of(ctx: RunContext, model: str) -> int:
+    """Training FLOPs per sample of another of the task's models, built for this run's data."""
+    with torch.random.fork_rng(devices=[]):  # building it must not move the run's random state
+        other = ctx.task.build(model, ctx.num_classes, ctx.input_shape, ctx.resources)
+        example = ctx.task.example_input(model, 1, ctx.input_shape, ctx.resources)
+        return count_flops(other, example)["flops_train"]
+
+
+def compute_budget(ctx: RunContext, flops_per_sample: int) -> Profile:
+    """The profile with a training-FLOPs budget turned into samples and epochs for this model and data.
+
+    An experiment's compute match budgets what its reference model spends in its own epochs (capped by its
+    max_samples) on this training split; --train-flops gives the budget directly."""
+    profile, n = ctx.plan.profile, len(ctx.splits.train) if ctx.splits is not None else 0
+    if ctx.plan.flops_match is not None:
+        other, other_profile = ctx.plan.flops_match
+        samples = n * other_profile.epochs
+        if other_profile.max_samples is not None:
+            samples = min(samples, other_profile.max_samples)
+        profile = profile.replace(train_flops=float(samples * flops_train_of(ctx, other)))
+    if profile.train_flops is None or n == 0 or flops_per_sample <= 0:
+        return profile
+    samples = max(1, int(profile.train_flops // flops_per_sample))
+    return dataclasses.replace(profile, epochs=math.ceil(samples / n), max_samples=samples)
 
 
 def compile_all(ctx: RunContext) -> float:
@@ -238,6 +270,8 @@ def run_one(
     """Do one run and return its record (not yet written); with several processes, on every rank."""
     ctx = build(task, plan, device, splits, world)
     metrics = count(ctx)
+    if splits is not None:
+        ctx.plan = dataclasses.replace(plan, profile=compute_budget(ctx, metrics["flops_train"]))
     if plan.precision.compile:
         metrics["compile_seconds"] = compile_all(ctx)
         graphs_after_warm_up = graphs_compiled()
@@ -316,7 +350,8 @@ def make_record(
     )
     environment = timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {})
     config = rec.Config(plan.profile, ctx.throughput_batch, ctx.input_shape,
-                        rec.SpeedOptions(**plan.precision.as_dict()), plan.threads)  # fmt: skip
+                        rec.SpeedOptions(**plan.precision.as_dict()), plan.threads,
+                        plan.flops_match[0] if plan.flops_match else None)  # fmt: skip
     primary = ctx.task.primary_metric
     data = {
         "schema_version": rec.SCHEMA_VERSION,

@@ -61,7 +61,7 @@ class TrainResult:
     train_seconds: float  # evaluation for the learning curve and the dev split excluded
     samples_per_second: float
     final_loss: float
-    stopped_by: str  # "epochs" | "samples" | "time_budget"
+    stopped_by: str  # "epochs" | "samples" | "flops" | "time_budget"
     best_epoch: float | None = None  # with a dev split: the epoch whose weights were kept
     dev_scores: list[float] | None = None  # with a dev split: its score after each epoch
     planned_steps: int = 0  # the steps the budget allows (the schedule's length); 0: none taken
@@ -84,9 +84,11 @@ def planned_steps(n: int, profile: Profile) -> int:
     The learning-rate schedule is sized from this, so a run that the sample budget stops still anneals.
     A wall-clock budget (--time-budget) cannot be known in advance: a run it stops is cut short."""
     bs = min(profile.batch_size, n)
-    steps = math.ceil(n / bs) * profile.epochs
+    per_epoch = math.ceil(n / bs)  # the last batch of an epoch may be short
+    steps = per_epoch * profile.epochs
     if profile.max_samples is not None:
-        steps = min(steps, math.ceil(profile.max_samples / bs))
+        whole, rest = divmod(profile.max_samples, n)
+        steps = min(steps, whole * per_epoch + math.ceil(rest / bs))
     return steps
 
 
@@ -258,8 +260,11 @@ class _Loop:
         return point
 
     def stop_reason(self) -> str:
-        """ "running", or what stops training now: its planned steps ("epochs" or "samples") or the wall clock."""
+        """ "running", or what stops training now: its planned steps ("epochs", "samples" or "flops", the budget
+        that sized them) or the wall clock."""
         if self.steps >= self.total_steps:
+            if self.profile.train_flops is not None:
+                return "flops"
             return "epochs" if self.samples >= self.n * self.profile.epochs else "samples"
         budget = self.profile.time_budget_s
         if budget is not None and any_rank(self.clock.seconds() >= budget, self.world, self.device):

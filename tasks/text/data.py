@@ -97,7 +97,8 @@ def _assemble(
         choice, request.cache_dir, train_tokens, request.seed, Path(extra) if extra else None, set(vocab.words)
     )
     dim = kv.vector_size if kv is not None else DEFAULT_DIM
-    matrix = embedding.embedding_matrix(vocab, kv, request.seed, dim)
+    scale = request.options.get("vector_scale", "random")
+    matrix, factor = embedding.embedding_matrix(vocab, kv, request.seed, dim, scale)
 
     def part(name: str) -> TensorData:
         idx = parts[name]
@@ -118,6 +119,8 @@ def _assemble(
         "embedding": choice,
         "embedding_source": described,
         "embedding_dim": dim,
+        "vector_scale": scale,
+        "vector_scale_factor": round(factor, 6),
         "coverage": embedding.coverage(vocab, kv, [tokens[i] for i in parts["test"]]),
         "test_majority_class": round(max(Counter(test_labels.tolist()).values()) / len(test_labels), 4),
     }

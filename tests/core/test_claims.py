@@ -8,9 +8,11 @@ from cnnbench.results.record import Record
 Make = Callable[..., Record]
 
 
-def _runs(make_record: Make, model: str, scores: list[float], **extra: object) -> list[Record]:
+def _runs(make_record: Make, model: str, scores: list[float], **extra: dict) -> list[Record]:
+    metrics, training = extra.pop("metrics", {}), extra.pop("training", {})
     return [
-        make_record(model=model, seed=i, metrics={"accuracy": s}, training={}, **extra) for i, s in enumerate(scores)
+        make_record(model=model, seed=i, metrics=metrics | {"accuracy": s}, training=training, **extra)
+        for i, s in enumerate(scores)
     ]
 
 
@@ -38,3 +40,28 @@ def test_single_runs_and_wall_clock_cuts_are_said(make_record: Make) -> None:
     text = claims.judge("a beats b", claims.side("a", cut), claims.side("b", other))
     assert "INCONCLUSIVE AT N = 1 (single runs: no claim)" in text
     assert "CUT BY A WALL-CLOCK BUDGET" in text
+
+
+def test_the_sentence_says_what_the_comparison_holds_equal(make_record: Make) -> None:
+    a = _runs(make_record, "a", [0.90, 0.91, 0.92])
+    b = _runs(make_record, "b", [0.80, 0.81, 0.82], metrics={"flops_train": 60_000_000})
+    text = claims.judge("a beats b", claims.side("a", a), claims.side("b", b))
+    assert "Compared at equal epochs (12 each); training compute differs 10x." in text
+    # a trained for b's compute: 10x the samples, stopped by the FLOPs budget
+    budget = {"train_flops": 3.6e11}
+    matched = _runs(make_record, "a", [0.95, 0.96, 0.94], config=budget | {"flops_matched_to": "b"},
+                    training={"samples": 60000, "epochs_run": 120.0, "stopped_by": "flops"})  # fmt: skip
+    text = claims.judge("a beats b", claims.side("a", matched), claims.side("b", b))
+    assert "Compared at equal training compute (0.36 vs 0.36 training TFLOPs)." in text
+
+
+def test_runs_matched_to_a_model_are_one_configuration_across_split_sizes(make_record: Make) -> None:
+    from cnnbench.results.record import config_key
+
+    runs = [
+        make_record(model="a", seed=s, config={"train_flops": f, "epochs": e, "flops_matched_to": "b"},
+                    training={"stopped_by": "flops"})  # fmt: skip
+        for s, (f, e) in enumerate([(3.6e11, 120), (3.3e11, 110)])
+    ]
+    assert config_key(runs[0]) == config_key(runs[1])
+    assert config_key(runs[0]) != config_key(make_record(model="a", training={}))

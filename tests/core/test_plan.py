@@ -75,6 +75,11 @@ def test_timing_only_plans_no_data_set() -> None:
         (RunRequest(task="image", models=("dnn",), save_to=Path("m.pt"), seeds=(0, 1)), "--save needs exactly one"),
         (RunRequest(task="image", models=("dnn",), timing_only=True, save_to=Path("m.pt")), "timing-only"),
         (RunRequest(task="image", amp="fp16", device=torch.device("cpu")), "fp16"),
+        (RunRequest(task="image", train_flops=float("nan")), "the training FLOPs budget"),
+        (RunRequest(task="image", train_flops=0.0), "the training FLOPs budget"),
+        (RunRequest(task="image", match_flops="nope"), "unknown model of task 'image'"),
+        (RunRequest(task="image", match_flops="dnn", train_flops=1e12), "give one"),
+        (RunRequest(task="image", match_flops="dnn", timing_only=True), "no training with --timing-only"),
     ],
 )
 def test_impossible_requests_fail_before_any_work(request_: RunRequest, message: str) -> None:
@@ -100,3 +105,42 @@ def test_parsers_of_seeds_and_pairs() -> None:
     assert parse_pairs(["a=1", "b=x=y"], "--option", "KEY=VALUE") == {"a": "1", "b": "x=y"}
     with pytest.raises(UsageError, match="--data expects NAME=PATH"):
         parse_pairs(["fsdd="], "--data", "NAME=PATH")
+
+
+def test_an_equal_flops_experiment_carries_its_reference_model_and_profile() -> None:
+    task = get_task("speech")
+    plans = plan_runs(task, RunRequest(task="speech", experiments=("male-to-female-equal-flops",), epochs=3))
+    assert [p.model for p in plans] == ["freq-cnn"] * 3
+    assert all(p.flops_match == ("cnn-2d", task.profile("default", "cnn-2d").replace(epochs=3)) for p in plans)
+    one = RunRequest(task="speech", dataset="synth-digits", models=("dnn",), match_flops="cnn-2d", seeds=(0,))
+    (plan,) = plan_runs(task, one)
+    assert plan.flops_match is not None and plan.flops_match[0] == "cnn-2d"
+
+
+def test_a_compute_budget_becomes_samples_and_epochs_for_the_model() -> None:
+    import types
+
+    from cnnbench.measure.counting import count_flops
+    from cnnbench.run.runner import compute_budget
+    from cnnbench.spec import TensorData
+
+    task = get_task("image")
+    one = RunRequest(task="image", models=("dnn",), dataset="mnist", match_flops="lecture-cnn", seeds=(0,))
+    (plan,) = plan_runs(task, one)
+    train = TensorData(torch.zeros(1000, 1, 28, 28), torch.zeros(1000, dtype=torch.long), 10, "zeros")
+    ctx = types.SimpleNamespace(task=task, plan=plan, splits=types.SimpleNamespace(train=train), num_classes=10,
+                                input_shape=(1, 28, 28), resources={"options": {}})  # fmt: skip
+
+    def train_flops(model: str) -> int:
+        built = task.build(model, 10, (1, 28, 28), {"options": {}})
+        return count_flops(built, task.example_input(model, 1, (1, 28, 28), {"options": {}}))["flops_train"]
+
+    cnn, dnn = train_flops("lecture-cnn"), train_flops("dnn")
+    profile = compute_budget(ctx, dnn)
+    assert profile.train_flops == 1000 * plan.flops_match[1].epochs * cnn
+    assert profile.max_samples == int(profile.train_flops // dnn) > 1000 * plan.profile.epochs  # the DNN is cheaper
+    assert profile.epochs == -(-profile.max_samples // 1000)
+    # --train-flops: the budget as given
+    given = RunRequest(task="image", models=("dnn",), dataset="mnist", train_flops=1e10, seeds=(0,))
+    ctx.plan = plan_runs(task, given)[0]
+    assert compute_budget(ctx, dnn).max_samples == int(1e10 // dnn)

@@ -33,3 +33,14 @@ def test_without_dev_nothing_is_selected() -> None:
     model = nn.Linear(4, 2)
     result = train(model, _data(64, 0), nn.functional.cross_entropy, Profile(2, 16, 0.1), 0, False)
     assert result.best_epoch is None and result.dev_scores is None
+
+
+def test_a_samples_budget_beyond_one_epoch_trains_those_samples() -> None:
+    """Each epoch ends with a short batch: the steps are counted per epoch, not as samples / batch."""
+    from cnnbench.run.train import planned_steps
+
+    profile = Profile(epochs=100, batch_size=64, lr=1e-3, max_samples=1000)
+    # n = 450: 8 steps an epoch (7 of 64, one of 2); 1000 samples = 2 epochs (16 steps) + 100 (2 steps)
+    assert planned_steps(450, profile) == 18
+    assert planned_steps(450, Profile(epochs=2, batch_size=64, lr=1e-3, max_samples=1000)) == 16
+    assert planned_steps(5000, profile) == 16  # under one epoch: ceil(1000 / 64)

@@ -67,11 +67,18 @@ def test_embedding_matrix_rows() -> None:
     kv = KeyedVectors(2)
     kv.add_vectors(["film", "good"], np.array([[1.0, -1.0], [3.0, 3.0]], dtype=np.float32))
     vocab = Vocabulary.build([["film", "good", "plot"]])
-    m = embedding.embedding_matrix(vocab, kv, seed=0, dim=2)
+    m, factor = embedding.embedding_matrix(vocab, kv, seed=0, dim=2, scale="none")
+    assert factor == 1.0
     np.testing.assert_array_equal(m[vocab.index()["good"]], [3.0, 3.0])
     np.testing.assert_array_equal(m[PAD], [0.0, 0.0])
     a = np.sqrt(3 * np.var([1.0, -1.0, 3.0, 3.0]))
     assert np.abs(m[vocab.index()["plot"]]).max() <= a  # random rows with the pretrained variance
+    # the default: pretrained vectors rescaled to the spread of U[-0.25, 0.25], random rows alike
+    m, factor = embedding.embedding_matrix(vocab, kv, seed=0, dim=2)
+    assert factor == pytest.approx(embedding.RANDOM_STD / np.std([1.0, -1.0, 3.0, 3.0]))
+    np.testing.assert_allclose(m[vocab.index()["good"]], [3.0 * factor] * 2, rtol=1e-6)
+    assert np.std(m[[vocab.index()["film"], vocab.index()["good"]]]) == pytest.approx(embedding.RANDOM_STD, rel=1e-5)
+    assert np.abs(m[vocab.index()["plot"]]).max() <= embedding.RANDOM_RANGE + 1e-6
     cov = embedding.coverage(vocab, kv, [["film", "plot", "unseen", "good"]])
     assert cov == {"vocab_types_with_vector": round(2 / 3, 4), "test_tokens_with_vector": 0.5, "test_tokens_oov": 0.25}
 
