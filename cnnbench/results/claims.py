@@ -57,13 +57,37 @@ def matched_on(a: Sequence[Record], b: Sequence[Record]) -> str:
     fa, fb = _training_tflops(a), _training_tflops(b)
     budgeted = any(r.training is not None and r.training.stopped_by == "flops" for r in [*a, *b])
     if budgeted and abs(fa - fb) <= 0.02 * max(fa, fb):
-        return f"Compared at equal training compute ({fa:,.3g} vs {fb:,.3g} training TFLOPs)."
+        return f"equal training compute ({fa:,.3g} vs {fb:,.3g} training TFLOPs)"
     ea = {r.training.epochs_run for r in a if r.training}
     eb = {r.training.epochs_run for r in b if r.training}
     ratio = max(fa, fb) / min(fa, fb) if min(fa, fb) > 0 else float("inf")
+    compute = "equal training compute" if ratio <= 1.02 else f"training compute differs {ratio:.2g}x"
     if ea == eb and len(ea) == 1:
-        return f"Compared at equal epochs ({ea.pop():g} each); training compute differs {ratio:.2g}x."
-    return f"Compared at unequal budgets; training compute differs {ratio:.2g}x."
+        return f"equal epochs ({ea.pop():g} each); {compute}"
+    return f"unequal budgets; {compute}"
+
+
+class Claim(str):
+    """A claim's sentence (a str, as task summaries print it) that also keeps its parts for the Claims
+    section of the published results: the statement, the verdict, both sides with their n, the difference,
+    what the comparison held equal, and the published anchor it is read against."""
+
+    statement: str
+    verdict: str
+    sides: str
+    difference: str
+    matched: str
+    anchor: str
+
+    def __new__(cls, text: str, **parts: str) -> Claim:
+        claim = super().__new__(cls, text)
+        for key, value in parts.items():
+            setattr(claim, key, value)
+        return claim
+
+    def __add__(self, more: str) -> Claim:
+        """The sentence with more said after it (e.g. a baseline that did not converge); the parts stay."""
+        return Claim(str(self) + more, **vars(self))
 
 
 @dataclass(frozen=True)
@@ -79,8 +103,9 @@ def side(label: str, runs: Sequence[Record], value: Callable[[Record], float | N
     return Side(label, [r for r, _ in kept], [float(v) for _, v in kept])
 
 
-def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool = True) -> str:
-    """One sentence: the claim, both sides, the comparison and its verdict.
+def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool = True, anchor: str = "") -> Claim:
+    """One sentence: the claim, both sides, the comparison and its verdict (anchor: the published result
+    the claim is read against, kept for the Claims section).
 
     The test is paired when both sides ran the same seeds and folds (same splits), else Welch's."""
     keys = [(r.seed, r.dataset.fold) for r in a.runs]
@@ -93,6 +118,9 @@ def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool
             words += f" [{cost_words(s.runs)}]"
         parts.append(words)
     single = " (single runs: no claim)" if len(a.values) < 2 or len(b.values) < 2 else ""
-    matched = f" {matched_on(a.runs, b.runs)}" if costs and matched_on(a.runs, b.runs) else ""
-    return (f"{statement}: {result.verdict.upper()}{single}. " + " vs ".join(parts)
-            + f"; difference {result.text()}.{matched}")  # fmt: skip
+    matched = matched_on(a.runs, b.runs)
+    text = (f"{statement}: {result.verdict.upper()}{single}. " + " vs ".join(parts)
+            + f"; difference {result.text()}." + (f" Compared at {matched}." if costs and matched else ""))  # fmt: skip
+    sides = " vs ".join(f"{s.label} {estimate(s.values).text()}" for s in (a, b))
+    return Claim(text, statement=statement, verdict=result.verdict.upper() + single, sides=sides,
+                 difference=result.text().rsplit(";", 1)[0], matched=matched, anchor=anchor)  # fmt: skip

@@ -14,6 +14,7 @@ from cnnbench.errors import UsageError
 from cnnbench.io import atomic_write_text
 from cnnbench.measure.statistics import estimate
 from cnnbench.registry import default_registry
+from cnnbench.results.claims import Claim
 from cnnbench.results.record import Record, read_records
 from cnnbench.results.speedup import SPEED_COLUMNS, format_speed_markdown, speed_rows
 from cnnbench.results.table import COLUMNS, format_markdown, groups, largest_batch, target_groups
@@ -92,6 +93,32 @@ def summary_lines(section: Section) -> list[str]:
     return registry.get(section.task).summarize(section.plain)
 
 
+def claims_section(sections: list[Section]) -> list[str]:
+    """Every claim the task summaries judged, per machine: the claim, our result, the verdict, what the
+    comparison held equal and the anchor (the full sentences, with costs, follow each task's table)."""
+    rows = []
+    for s in sections:
+        for line in summary_lines(s):
+            if isinstance(line, Claim):
+                cells = (s.machine, s.task, line.statement, f"{line.sides}; {line.difference}", line.verdict,
+                         line.matched or "-", line.anchor or "-")  # fmt: skip
+                rows.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    if not rows:
+        return []
+    return [
+        "## Claims",
+        "",
+        "Each claim of the lecture that a task's experiments test, judged over seeds (or cross-validation folds) "
+        "from the records below: supported or contradicted when the 95% interval of the difference excludes "
+        "zero, else inconclusive at that n (see Method). Scores in % (speech: drops in points).",
+        "",
+        "| machine | task | claim | our result (mean ± 95% CI, n; difference) | verdict | compared at | anchor |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def render_markdown(sections: list[Section], runs: Path, report: str | None, pictures: list[str] | None = None) -> str:
     lines = [
         "# cnnbench results",
@@ -102,7 +129,7 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None, pic
     ]
     if report:
         lines += ["", f"Plots and the same tables as a web page: [{report}]({report})."]
-    lines.append("")
+    lines += ["", *claims_section(sections)]
     machine = None
     for s in sections:
         if s.machine != machine:

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from cnnbench.results.record import Record
 
 # Move-prediction accuracy on held-out expert games, to print beside ours
+CLAIM_ANCHORS = {
+    "alphago-policy-pool": "AlphaGo's policy net has no pooling (Silver et al. 2016); no published pooled twin",
+    "dnn": "CNN policies 44-57% top-1 (Clark & Storkey 2015; Silver et al. 2016); no published DNN anchor",
+}
 ANCHORS = (
     "Clark & Storkey 2015: ~44%",
     "Maddison et al. 2015: 55%",
@@ -171,7 +175,7 @@ class GoTask(Task):
                                  ("dnn", "Go, the policy CNN beats the fully connected DNN")):  # fmt: skip
             if policy and runs[other]:
                 cnn = claims.side("alphago-policy", policy)
-                sentence = claims.judge(statement, cnn, claims.side(other, runs[other]))
+                sentence = claims.judge(statement, cnn, claims.side(other, runs[other]), anchor=CLAIM_ANCHORS[other])
                 losses = [r.training.final_loss for r in runs[other] if r.training.final_loss is not None]
                 if other == "dnn" and losses and statistics.fmean(losses) > 0.8 * UNIFORM_LOSS:
                     sentence += (f" The DNN did not converge: final training loss {statistics.fmean(losses):.2f} "

@@ -47,6 +47,9 @@ def test_the_sentence_says_what_the_comparison_holds_equal(make_record: Make) ->
     b = _runs(make_record, "b", [0.80, 0.81, 0.82], metrics={"flops_train": 60_000_000})
     text = claims.judge("a beats b", claims.side("a", a), claims.side("b", b))
     assert "Compared at equal epochs (12 each); training compute differs 10x." in text
+    same = claims.judge("a beats b", claims.side("a", a), claims.side("b", a))
+    assert same.matched == "equal epochs (12 each); equal training compute"
+    assert (same + " More.").verdict == same.verdict and str(same + " More.").endswith("More.")
     # a trained for b's compute: 10x the samples, stopped by the FLOPs budget
     budget = {"train_flops": 3.6e11}
     matched = _runs(make_record, "a", [0.95, 0.96, 0.94], config=budget | {"flops_matched_to": "b"},
