@@ -31,9 +31,15 @@ METHOD = (
     "from a paired t-test on the per-seed differences when both sides ran the same seeds and folds (the same "
     "splits). The verdict comes from the interval: *supported* when it lies entirely on the side the claim "
     "predicts, *contradicted* when it lies entirely on the other side, else *inconclusive at n = ...* "
-    "(always so with a single run on either side).",
-    "**Budgets.** A profile's training budget is epochs or a number of training samples: both machine-"
-    "independent, so the same profile trains the same amount on every machine. A wall-clock budget "
+    "(always so with a single run on either side). Each claim's sentence says what the comparison held equal: "
+    "epochs (then the training compute of the two sides usually differs, by the factor given), or training "
+    "FLOPs (one side trained for the FLOPs the other spent in its epochs). Which records stand for a model: "
+    "per model, the plain-option configuration with the most runs, newest first. Where a data set's split "
+    "follows the seed (the synthetic speech sets hold out other voices, MR draws another split), the "
+    "interval includes the variance of the split.",
+    "**Budgets.** A profile's training budget is epochs, a number of training samples or a number of "
+    "training FLOPs: all machine-independent, so the same profile trains the same amount on every machine. "
+    "A wall-clock budget "
     "(`--time-budget`) is used only when asked for; a row any of whose runs a wall clock stopped says so in "
     '`trained` ("cut by N s wall clock"), and its score depends on the machine\'s speed.',
     "**trained** is the epochs the runs trained (mean), and what stopped them when not the profile's epochs. "

@@ -120,3 +120,20 @@ def test_the_committed_records_publish_the_committed_tables(tmp_path: Path) -> N
     assert [p.name for p in written] == [p.name for p in committed]
     for new, old in zip(written, committed, strict=True):
         assert new.read_bytes() == old.read_bytes(), new.name
+
+
+def test_the_claims_section_lists_every_judged_claim(tmp_path: Path, rec) -> None:
+    runs = tmp_path / "runs"
+    training = {"training": {"stopped_by": "epochs"}}
+    for seed in range(3):
+        write_record(rec("kim-cnn-rand", seed, 0.70 + 0.01 * seed, **training), runs / "m" / f"r{seed}.json")
+        write_record(rec("kim-cnn-non-static", seed, 0.75 + 0.01 * seed, **training), runs / "m" / f"n{seed}.json")
+    assert main(["publish", "--runs", str(runs), "--out", str(tmp_path / "results")]) == 0
+    readme = (tmp_path / "results" / "README.md").read_text()
+    claims = readme[readme.index("## Claims"): readme.index("## m")]
+    row = next(line for line in claims.splitlines() if "(kim-cnn-non-static) beat random ones" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:2] == ["m", "text"]
+    assert cells[3].startswith("kim-cnn-non-static 76.00 ± 2.48 (n=3) vs kim-cnn-rand 71.00 ± 2.48 (n=3); +5.00")
+    assert cells[4] == "SUPPORTED" and cells[5] == "equal epochs (12 each); equal training compute"
+    assert "Kim 2014" in cells[6]
