@@ -20,6 +20,7 @@ FORBIDDEN = {
     "run": {"cli"},
     "explain": {"cli", "run", "results"},
     "data": {"cli", "run", "results", "measure", "machine", "explain"},
+    "modules": {"cli", "run", "results", "measure", "machine", "explain", "spec", "registry", "data", "io"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Layers the task plugins share and PyTorch lacks (e.g. a locally connected layer)."""
