@@ -211,6 +211,12 @@ class Experiment:
     match_flops_of: str | None = None
     timed: bool = True  # time the models' kernels in this experiment (once per model is enough)
     options: Mapping[str, str] = field(default_factory=dict)  # task options set for this experiment
+    # False: run only when named (--experiment), e.g. a family of controlled experiments too long for the
+    # task's default run
+    default: bool = True
+    # per profile name, the experiment's own training budget (e.g. fewer samples for a ladder of many
+    # models); the model's overrides apply first, the command line's (--epochs, ...) last
+    profile_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -246,6 +252,12 @@ class Task(ABC):
     @abstractmethod
     def load(self, request: DataRequest) -> Splits:
         """Build the train and test splits of a data set as tensors."""
+
+    def test_variants(self, test: TensorData, options: Mapping[str, str]) -> dict[str, dict[str, TensorData]]:
+        """Transformed copies of the (normalised) test split to score the trained model on as well, by group
+        and value, e.g. {"shift": {"0": test, "2": test shifted by 2 pixels}}: recorded beside the report
+        groups in the record's by_group. None by default; a task's options may ask for them."""
+        return {}
 
     def build(
         self,

@@ -93,9 +93,12 @@ def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None
     for name in dirs:
         task.data_spec(name)
     if args.data_dir is not None:
-        if args.dataset is None and task.experiments() and not args.timing_only:
+        named = set(args.experiment or ())
+        running = [e for e in task.experiments() if (e.name in named if named else e.default)]
+        sets = {d for e in running for d in (e.train, e.test) if d}
+        if args.dataset is None and len(sets) > 1 and not args.timing_only:
             raise UsageError(f"task {task.name!r} runs experiments over several data sets; use --data NAME=PATH")
-        target = args.dataset or default_dataset
+        target = args.dataset or (next(iter(sets)) if len(sets) == 1 and not args.timing_only else default_dataset)
         if target is None:
             raise UsageError("--data-dir needs --dataset here (the models have no default data set)")
         dirs[target] = args.data_dir

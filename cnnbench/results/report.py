@@ -56,6 +56,7 @@ def _plots(section: Section, img_dir: Path) -> list[Path]:
         plots.learning_curves(recs, "seconds", "training seconds (evaluation excluded)",
                               f"{section.task}: learning curves in time", img_dir / f"{stem}_curve_vs_seconds.svg"),
     ]  # fmt: skip
+    made += plots.score_by_group(recs, section.task, img_dir / f"{stem}_score_by.svg")
     return [p for p in made if p is not None]
 
 

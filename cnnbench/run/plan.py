@@ -225,7 +225,7 @@ def _experiments(task: Task, request: RunRequest) -> list[Experiment]:
         return [known[n] for n in request.experiments]
     if request.dataset or request.timing_only:
         return []
-    return experiments
+    return [e for e in experiments if e.default]
 
 
 def _plans_one_seed(
@@ -273,19 +273,33 @@ def _plans_one_seed(
                 RunPlan(
                     model=m,
                     dataset=exp.train,
-                    profile=profiles[m],
+                    profile=_experiment_profile(task, request, exp, m, profiles[m]),
                     test_dataset=exp.test,
                     train_where=exp.train_where,
                     test_where=exp.test_where,
                     experiment=exp.name,
                     options=task.resolve_options({**exp.options, **given}),
-                    flops_match=(exp.match_flops_of, profiles[exp.match_flops_of]) if exp.match_flops_of else None,
+                    flops_match=(exp.match_flops_of, _experiment_profile(
+                        task, request, exp, exp.match_flops_of, profiles[exp.match_flops_of]))
+                    if exp.match_flops_of else None,
                     **common | {"timing": request.timing and exp.timed and (m, exp.train) not in timed},
                 )
             )
             if plans[-1].timing:
                 timed.add((m, exp.train))
     return plans
+
+
+def _experiment_profile(task: Task, request: RunRequest, exp: Experiment, model: str, profile: Profile) -> Profile:
+    """The model's profile with the experiment's budget for it; what the command line set still wins."""
+    own = exp.profile_overrides.get(request.profile)
+    if not own:
+        return profile
+    given = {"epochs": request.epochs, "time_budget_s": request.time_budget_s, "batch_size": request.batch_size,
+             "train_flops": request.train_flops}  # fmt: skip
+    merged = dataclasses.replace(task.profile(request.profile, model), **own).replace(**given)
+    check_profile(merged)
+    return merged
 
 
 def _precision(request: RunRequest, spec: ModelSpec) -> Precision:

@@ -236,8 +236,13 @@ def evaluate(ctx: RunContext) -> dict[str, Any]:
     logits = predict(ctx.model, splits.test.x, precision=ctx.plan.precision)
     scores = task.evaluate(logits, splits.test.y)
     same_on_all_ranks(scores[task.primary_metric], ctx.world, ctx.device, f"test {task.primary_metric}")
-    return {"scores": scores, "by_group": _by_group(task, logits, splits.test),
-            "eval_seconds": time.perf_counter() - t0}  # fmt: skip
+    by_group = _by_group(task, logits, splits.test)
+    for group, variants in task.test_variants(splits.test, ctx.plan.options).items():
+        by_group[group] = {
+            value: task.evaluate(predict(ctx.model, d.x, precision=ctx.plan.precision), d.y)[task.primary_metric]
+            for value, d in variants.items()
+        }
+    return {"scores": scores, "by_group": by_group, "eval_seconds": time.perf_counter() - t0}
 
 
 def time_kernels(ctx: RunContext, counts: Mapping[str, Any]) -> dict[str, dict[str, dict]]:

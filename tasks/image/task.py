@@ -11,14 +11,56 @@ from typing import TYPE_CHECKING
 from cnnbench.errors import UsageError
 from cnnbench.measure.statistics import estimate
 from cnnbench.results import claims
-from cnnbench.spec import DataRequest, DataSpec, ModelSpec, Profile, Splits, Target, Task
-from cnnbench_tasks.image import folders, mnist
-from cnnbench_tasks.image.models import DNN, CifarResNet, LectureCNN, torchvision_model
+from cnnbench.spec import (
+    DataRequest,
+    DataSpec,
+    Experiment,
+    ModelSpec,
+    Profile,
+    Splits,
+    Target,
+    Task,
+    TaskOption,
+    TensorData,
+    one_of,
+)
+from cnnbench_tasks.image import controls, folders, mnist
+from cnnbench_tasks.image.models import DNN, CifarResNet, LadderNet, LectureCNN, hidden_for_params, torchvision_model
 
 if TYPE_CHECKING:
     from cnnbench.results.record import Record
 
 MNIST_SHAPE = (1, 28, 28)
+MAX_SHIFT = 4  # the properties experiment scores test images shifted by 0..4 pixels
+PROPERTY_ANCHOR = "the lecture's argument; no published measurement of this ladder (LeCun et al. 1998 motivate it)"
+# the architecture ladder of the properties experiments, each rung adding one of the lecture's properties
+LADDER = ("dnn", "dnn-small", "local-nopool", "cnn-nopool", "lecture-cnn")
+
+
+def _dnn_small(k: int, s: tuple[int, ...]) -> DNN:
+    """A DNN with about the lecture CNN's parameter count for this input (137,660 at 28x28)."""
+    cnn = sum(p.numel() for p in LectureCNN(k, s[0], s[1]).parameters())
+    features = s[0] * s[1] * s[2]
+    return DNN(k, features, hidden_for_params(cnn, features, k))
+
+
+def _ladder_spec(name: str, builder, description: str) -> ModelSpec:
+    return ModelSpec(name, builder, description, MNIST_SHAPE, default_dataset="mnist", datasets=("mnist",))
+
+
+def _properties(name: str, description: str, **options: str) -> Experiment:
+    return Experiment(
+        name,
+        description,
+        "mnist",
+        models=LADDER,
+        timed=False,
+        options={"shift_test": str(MAX_SHIFT)} | options,
+        default=False,
+        # 2 epochs on 10,000 training images for every rung: the locally connected net (9.6M weights) takes
+        # ~1 s a step of 128 on 2 busy cores, the rest of the ladder 0.1-0.5 s
+        profile_overrides={"default": {"epochs": 2, "train_limit": 10000}, "quick": {"train_limit": 2000}},
+    )
 CIFAR_SHAPE = (3, 32, 32)
 IMAGENET_SHAPE = (3, 224, 224)  # Krizhevsky et al. 2012; the input size of VGG, GoogLeNet and ResNet
 
@@ -38,6 +80,67 @@ def _imagenet(name: str, description: str) -> ModelSpec:
         default_dataset=None,  # timing only, unless --dataset imagefolder --data-dir PATH
         datasets=("imagefolder",),
     )
+
+
+def _drop(group: str, low: str, high: str):
+    """Per run: the score at by_group[group][low] minus at [high] (e.g. unshifted minus shifted by 2), in points."""
+
+    def value(r: Record) -> float | None:
+        scores = r.metrics.by_group.get(group, {})
+        return scores[low] - scores[high] if low in scores and high in scores else None
+
+    return value
+
+
+def _paired_drop(label: str, plain: list[Record], changed: list[Record]) -> claims.Side:
+    """The score lost per seed between two experiments' runs of one model (plain minus changed)."""
+    by_seed = {(r.seed, r.dataset.fold): r.score for r in plain}
+    kept = [r for r in changed if (r.seed, r.dataset.fold) in by_seed]
+    return claims.Side(label, kept, [by_seed[(r.seed, r.dataset.fold)] - r.score for r in kept])
+
+
+def properties_claims(records: list[Record]) -> list[str]:
+    """The lecture's three properties on MNIST from the `properties` experiments (see experiments())."""
+    def runs(model: str, experiment: str = "properties") -> list[Record]:
+        return claims.pick(records, lambda r: r.experiment == experiment and r.model == model)
+
+    if not runs("lecture-cnn"):
+        return []
+    lines = []
+    ladder = [
+        ("1, locality: local filters (unshared) beat a fully connected net of the CNN's size", "local-nopool",
+         "dnn-small"),
+        ("1, locality: local filters (unshared) beat the lecture's DNN", "local-nopool", "dnn"),
+        ("2, weight sharing: shared local filters beat unshared ones", "cnn-nopool", "local-nopool"),
+        ("3, subsampling: pooling after each layer does not cost accuracy (the pooled CNN beats the unpooled)",
+         "lecture-cnn", "cnn-nopool"),
+        ("all three: the lecture's CNN beats a DNN with the same parameter count", "lecture-cnn", "dnn-small"),
+    ]  # fmt: skip
+    for statement, a, b in ladder:
+        if runs(a) and runs(b):
+            lines.append(claims.judge(f"MNIST property {statement}", claims.side(a, runs(a)),
+                                      claims.side(b, runs(b)), anchor=PROPERTY_ANCHOR))  # fmt: skip
+    for model in ("lecture-cnn", "cnn-nopool"):
+        shift = (claims.side(f"{model} drop", runs(model), _drop("shift", "0", "2")),
+                 claims.side("dnn drop", runs("dnn"), _drop("shift", "0", "2")))  # fmt: skip
+        if shift[0].values and shift[1].values:
+            lines.append(claims.judge(f"MNIST property 2, patterns anywhere: test images shifted by 2 pixels cost "
+                                      f"{model} less accuracy than the DNN", *shift, expect="less",
+                                      anchor=PROPERTY_ANCHOR))  # fmt: skip
+    permuted = [_paired_drop(f"{m} drop", runs(m), runs(m, "properties-permuted")) for m in ("lecture-cnn", "dnn")]
+    if all(s.values for s in permuted):
+        lines.append(claims.judge("MNIST property 1 control: permuting the pixels (locality off) costs the CNN "
+                                  "more accuracy than the DNN", *permuted, anchor=PROPERTY_ANCHOR))  # fmt: skip
+    small, full = runs("lecture-cnn", "properties-downsampled"), runs("dnn")
+    if small and full:
+        lines.append(claims.judge("MNIST property 3 control: subsampling keeps the object: the CNN on images "
+                                  "averaged down to 14x14 beats the DNN on the 28x28 originals",
+                                  claims.side("lecture-cnn 14x14", small), claims.side("dnn 28x28", full),
+                                  anchor=PROPERTY_ANCHOR))  # fmt: skip
+    lines.append("Properties: the ladder trains every rung under one budget (the `properties` experiments' "
+                 "profile); drops are in points of accuracy; shifted test images are moved sideways, the uncovered "
+                 f"columns background; records: {claims.PICK_RULE}.")  # fmt: skip
+    return lines
 
 
 class ImageTask(Task):
@@ -93,12 +196,29 @@ class ImageTask(Task):
                 for p, e in (("quick", None), ("default", 10), ("full", 164))
             },
         ),
+        "dnn-small": _ladder_spec("dnn-small", _dnn_small, "a DNN with the lecture CNN's parameter count"),
+        "local-nopool": _ladder_spec(
+            "local-nopool",
+            lambda k, s: LadderNet("local", k, s[0], s[1]),
+            "the lecture CNN's layers locally connected (unshared weights, unfold + einsum), no pooling",
+        ),
+        "cnn-nopool": _ladder_spec(
+            "cnn-nopool", lambda k, s: LadderNet("conv", k, s[0], s[1]), "the lecture CNN without its pooling"
+        ),
         "vgg16": _imagenet("vgg16", "VGG-16 (Simonyan & Zisserman 2015), torchvision, random weights"),
         "googlenet": _imagenet("googlenet", "GoogLeNet (Szegedy et al. 2015), torchvision, random weights"),
         "resnet50": _imagenet("resnet50", "ResNet-50 (He et al. 2016), torchvision, random weights"),
         "resnet152": _imagenet("resnet152", "ResNet-152 (He et al. 2016), torchvision, random weights"),
     }
     default_models = ("lecture-cnn", "dnn")
+    options = {
+        "permute": TaskOption("permute", "pixels: one fixed permutation of pixel positions (locality off)", "none",
+                              one_of("none", "pixels")),  # fmt: skip
+        "downsample": TaskOption("downsample", "average the images down by this factor (2: 28x28 -> 14x14)", "1",
+                                 one_of("1", "2", "4")),  # fmt: skip
+        "shift_test": TaskOption("shift_test", "also score test images shifted sideways by 1..N pixels", "0",
+                                 one_of(*map(str, range(9)))),  # fmt: skip
+    }
     profiles = {
         # quick: a smoke run: 13 s for lecture-cnn and dnn together (timing included), 88.6% / 90.6%
         # (measured 2026-11-30, 2-core EPYC)
@@ -124,7 +244,24 @@ class ImageTask(Task):
         ),
     }
 
+    def experiments(self) -> list[Experiment]:
+        """The three properties as controlled experiments on MNIST (run when named: --experiment NAME)."""
+        return [
+            _properties("properties", "the ladder DNN -> local -> shared -> pooled; test shifts 0-4 pixels"),
+            _properties("properties-permuted", "the ladder on pixel-permuted images (locality off)",
+                        permute="pixels"),  # fmt: skip
+            _properties("properties-downsampled", "the ladder on images averaged down to 14x14", downsample="2"),
+        ]
+
+    def test_variants(self, test: TensorData, options) -> dict[str, dict[str, TensorData]]:
+        k = int(options.get("shift_test", "0"))
+        return {"shift": controls.shifted_tests(test, k)} if k else {}
+
     def load(self, request: DataRequest) -> Splits:
+        permute, factor = request.options.get("permute", "none"), int(request.options.get("downsample", "1"))
+        return controls.apply(self._load(request), permute, factor)
+
+    def _load(self, request: DataRequest) -> Splits:
         if request.dataset == "mnist":
             return mnist.load(request.data_dir, request.cache_dir)
         if request.dataset == "cifar10":
@@ -137,11 +274,11 @@ class ImageTask(Task):
     def summarize(self, records: list[Record]) -> list[str]:
         """The lecture's claim on MNIST, CNN against DNN over seeds with costs; CIFAR-10 beside its anchor."""
         lines = []
-        cnn = claims.pick(records, lambda r: r.model == "lecture-cnn" and r.dataset.name == "mnist")
+        mnist = [r for r in records if r.dataset.name == "mnist" and r.experiment is None]
+        cnn = claims.pick(mnist, lambda r: r.model == "lecture-cnn")
         if cnn:
             same = (cnn[0].machine_slug, cnn[0].device.type, cnn[0].profile)
-            dnn = claims.pick(records, lambda r: r.model == "dnn" and r.dataset.name == "mnist"
-                              and (r.machine_slug, r.device.type, r.profile) == same)  # fmt: skip
+            dnn = claims.pick(mnist, lambda r: r.model == "dnn" and (r.machine_slug, r.device.type, r.profile) == same)
             if dnn:
                 lines.append(
                     claims.judge("MNIST, the lecture's CNN beats the fully connected DNN",
@@ -150,6 +287,7 @@ class ImageTask(Task):
                     + " Anchors: LeCun et al. 1998, LeNet-5 99.05%; a 2-layer 300-unit MLP 95.3% (98.4% with 800 "
                     f"units, Simard et al. 2003). Records: {claims.PICK_RULE}."
                 )
+        lines += properties_claims(records)
         resnet = claims.pick(records, lambda r: r.model == "resnet20" and r.dataset.name == "cifar10")
         if resnet:
             lines.append(
