@@ -13,6 +13,7 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
+from cnnbench.modules.shift import shift
 from cnnbench.spec import Splits, TensorData
 
 PERMUTATION_SEED = 1234  # fixed: every run and seed sees the same permutation
@@ -26,18 +27,6 @@ def permute_pixels(x: torch.Tensor, seed: int = PERMUTATION_SEED) -> torch.Tenso
 
 def downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
     return F.avg_pool2d(x, factor) if factor > 1 else x
-
-
-def shift(x: torch.Tensor, pixels: int, fill: float) -> torch.Tensor:
-    """x moved `pixels` to the right (negative: left); the columns uncovered take `fill` (the background)."""
-    if pixels == 0:
-        return x
-    out = torch.full_like(x, fill)
-    if pixels > 0:
-        out[..., pixels:] = x[..., :-pixels]
-    else:
-        out[..., :pixels] = x[..., -pixels:]
-    return out
 
 
 def apply(splits: Splits, permute: str, factor: int) -> Splits:

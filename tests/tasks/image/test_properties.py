@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cnnbench.cli.main import main
+from cnnbench.modules.shift import shift
 from cnnbench.registry import get_task
 from cnnbench.results.record import read_record
 from cnnbench.run.plan import RunRequest, plan_runs
@@ -34,9 +35,11 @@ def test_the_permutation_is_fixed_and_a_dnn_is_indifferent_to_it() -> None:
 def test_shift_moves_the_content_and_fills_the_background() -> None:
     x = torch.zeros(1, 1, 3, 5)
     x[..., 0] = 7.0
-    shifted = controls.shift(x, 2, fill=-1.0)
+    shifted = shift(x, 2, fill=-1.0)
     assert shifted[0, 0, 0].tolist() == [-1.0, -1.0, 7.0, 0.0, 0.0]
-    assert controls.shift(x, -1, fill=-1.0)[0, 0, 0].tolist() == [0.0, 0.0, 0.0, 0.0, -1.0]
+    assert shift(x, -1, fill=-1.0)[0, 0, 0].tolist() == [0.0, 0.0, 0.0, 0.0, -1.0]
+    assert shift(x, 2, fill=-1.0, dim=-2)[0, 0, :, 0].tolist() == [-1.0, -1.0, 7.0]
+    assert (shift(x, 9, fill=-1.0) == -1.0).all()
     assert controls.downsample(torch.ones(2, 1, 28, 28), 2).shape == (2, 1, 14, 14)
 
 
