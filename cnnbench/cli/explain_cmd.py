@@ -79,11 +79,11 @@ def _picture(x: torch.Tensor) -> np.ndarray:
 
 def _test_data(ck: checkpoint.Checkpoint, data_dir: Path | None) -> TensorData:
     task = get_task(ck.task)
-    if ck.dataset is None:
-        raise UsageError("the checkpoint records no data set to take test samples from")
-    splits = task.load(DataRequest(ck.dataset, data_dir, cache_root(), ck.input_shape, options=ck.options,
-                                   progress=False))  # fmt: skip
-    return task.normalizer(splits.train)(splits.test)
+    t = ck.trained
+    splits = task.load(DataRequest(t.dataset, data_dir, cache_root(), ck.input_shape, t.split_seed,
+                                   profile=t.profile_name, options=ck.context.options, progress=False,
+                                   fitted=ck.context.data))  # fmt: skip
+    return task.preprocess(splits.test, ck.context.data)
 
 
 def _filters(model: nn.Module, layer: str, out: Path, stem: str) -> list[Path]:
@@ -116,7 +116,7 @@ def _policy_maps(model, x, y, probs, idx, path: Path) -> Path:
 
 def _word_saliency(ck, model, x, y, probs, idx, path: Path) -> Path:
     """Per-word saliency of a text model: coloured words in the terminal and in a PNG."""
-    vocab = ck.extra.get("vocabulary")
+    vocab = getattr(ck.context.data, "vocabulary", None)
     if vocab is None:
         raise UsageError("the checkpoint holds no vocabulary to show words with")
     sal = token_saliency(model, x, y)

@@ -260,6 +260,19 @@ Timing = dict[str, dict[str, PhaseStats]]  # phase -> "b<batch>" -> stats
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """A record of `cnnbench eval`: a trained checkpoint scored on data, no training in this run. The record's
+    dataset names the data set trained on (name, source) and the one scored (test, test_source); profile, seed,
+    options and config are the training run's."""
+
+    checkpoint: str  # the checkpoint's path
+    split: str  # "test": the data set's test split as a run scores it; "all": every sample the loader gave
+    samples: int  # samples scored
+    trained_record: str | None = None  # the training run's record, as the checkpoint names it
+    trained_experiment: str | None = None
+
+
+@dataclass(frozen=True)
 class Migration:
     from_version: int
     to_version: int
@@ -292,6 +305,9 @@ class Record:
     ceiling: Ceiling | None = None
     distributed: Distributed | None = None
     migrations: list[Migration] = field(default_factory=list)
+    # optional, absent from the JSON when None (records of version 2 without them read as before):
+    factory: str | None = None  # package.module:function of a model from outside the task
+    evaluation: Evaluation | None = None  # a `cnnbench eval` record: where the model came from
     schema_version: int = SCHEMA_VERSION
 
     # --- derived values every reader needs, defined once ---
@@ -314,7 +330,7 @@ class Record:
                 value = self.config.to_json()
             elif f.name == "metrics":
                 value = self.metrics.to_json(self.primary_metric)
-            elif f.name in ("distributed", "migrations") and not value:
+            elif f.name in ("distributed", "migrations", "factory", "evaluation") and not value:
                 continue
             else:
                 value = plain(value)

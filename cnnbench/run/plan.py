@@ -56,6 +56,7 @@ class RunPlan:
     profile_name: str
     profile: Profile
     seed: int = 0
+    split_seed: int = 0  # the data split's seed (--seed): the same for every seed of a --seeds request
     timing: bool = True
     progress: bool = True
     test_dataset: str | None = None  # evaluated on this data set's test split (default: dataset's)
@@ -218,6 +219,7 @@ def _plans_one_seed(
         task=task.name,
         profile_name=request.profile,
         seed=request.seed,
+        split_seed=request.seed,
         timing=request.timing,
         progress=request.progress,
         command=request.command,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from cnnbench.errors import UsageError
 from cnnbench.measure.statistics import estimate
 from cnnbench.results import claims
-from cnnbench.spec import DataRequest, DataSpec, ModelSpec, Profile, Splits, Target, Task
+from cnnbench.spec import BuildContext, DataRequest, DataSpec, ModelSpec, Profile, Splits, Target, Task
 from cnnbench_tasks.image import folders, mnist
 from cnnbench_tasks.image.models import DNN, CifarResNet, LectureCNN, torchvision_model
 
@@ -23,8 +24,8 @@ CIFAR_SHAPE = (3, 32, 32)
 IMAGENET_SHAPE = (3, 224, 224)  # Krizhevsky et al. 2012; the input size of VGG, GoogLeNet and ResNet
 
 
-def _tv(name: str, num_classes: int, _shape: tuple[int, ...]):
-    return torchvision_model(name, num_classes)
+def _tv(name: str, ctx: BuildContext):
+    return torchvision_model(name, ctx.num_classes)
 
 
 def _imagenet(name: str, description: str) -> ModelSpec:
@@ -61,7 +62,7 @@ class ImageTask(Task):
     models = {
         "lecture-cnn": ModelSpec(
             "lecture-cnn",
-            lambda k, s: LectureCNN(k, s[0], s[1]),
+            lambda ctx: LectureCNN(ctx.num_classes, *ctx.input_shape[:2]),
             "lecture: Conv 25@3x3, pool, Conv 50@3x3, pool, Dense 100, Dense 10",
             MNIST_SHAPE,
             default_dataset="mnist",
@@ -72,7 +73,7 @@ class ImageTask(Task):
         ),
         "dnn": ModelSpec(
             "dnn",
-            lambda k, s: DNN(k, s[0] * s[1] * s[2]),
+            lambda ctx: DNN(ctx.num_classes, math.prod(ctx.input_shape)),
             "lecture's fully connected comparison, 784-500-500-10",
             MNIST_SHAPE,
             default_dataset="mnist",
@@ -80,7 +81,7 @@ class ImageTask(Task):
         ),
         "resnet20": ModelSpec(
             "resnet20",
-            lambda k, s: CifarResNet(k, n=3),
+            lambda ctx: CifarResNet(ctx.num_classes, n=3),
             "ResNet-20 for 32x32 colour images (He et al. 2016, Sec. 4.2)",
             CIFAR_SHAPE,
             throughput_batch=128,
