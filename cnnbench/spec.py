@@ -195,6 +195,13 @@ class TensorData:
             return self
         return self.select(torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n])
 
+    @classmethod
+    def concat(cls, parts: list[TensorData]) -> TensorData:
+        """The samples of several splits of one data set, in order (their groups too)."""
+        groups = {k: np.concatenate([p.groups[k] for p in parts]) for k in parts[0].groups}
+        return cls(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]), parts[0].num_classes,
+                   " + ".join(p.source for p in parts), groups)  # fmt: skip
+
     def where(self, conditions: Mapping[str, str]) -> TensorData:
         """The samples whose groups match every key=value condition."""
         mask = np.ones(len(self), dtype=bool)

@@ -571,6 +571,8 @@ def config_key(record: Record, *, machine: bool = True, speed: bool = True) -> s
         training_config(record),
         d.fold[1] if d.fold else None,
     ]
+    if record.evaluation is not None:  # scores of a checkpoint are not runs of its training configuration
+        parts.append({"evaluation": record.evaluation.split})
     return json.dumps(parts, sort_keys=True)
 
 

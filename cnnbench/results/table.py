@@ -13,7 +13,8 @@ COLUMNS = (
     ("task", "task"),
     ("model", "model"),
     ("experiment", "the task's experiment, if the run was one"),
-    ("dataset", "data set trained on (-> the one tested on, when different; none: timing only)"),
+    ("dataset", "data set trained on (-> the one tested on, when different or scored by `cnnbench eval`; none: "
+                "timing only)"),
     ("options", "the task's options of the run (e.g. the text task's word vectors), then --amp / --channels-last"),
     ("profile", "the task's hyper-parameter profile (quick, default, full)"),
     ("device", "device type of the run"),
@@ -31,7 +32,8 @@ COLUMNS = (
         "trained",
         "epochs trained (mean over runs) and what stopped the training when not the profile's epochs: "
         "'(samples budget)' for the profile's machine-independent sample cap, 'cut by N s wall clock' when a "
-        "--time-budget stopped any run of the row (with how many, when not all)",
+        "--time-budget stopped any run of the row (with how many, when not all); 'eval of a checkpoint' for the "
+        "records of `cnnbench eval` (the split scored: test or all)",
     ),
     (
         "to_target",
@@ -88,7 +90,8 @@ def trained_words(group: Sequence[Record]) -> str:
     samples budget, or a wall clock (said for any run it stopped, so such a row is never mistaken)."""
     runs = [r.training for r in group if r.training]
     if not runs:
-        return "-"
+        evaluated = {r.evaluation.split for r in group if r.evaluation}
+        return f"eval of a checkpoint ({', '.join(sorted(evaluated))})" if evaluated else "-"
     epochs = statistics.fmean(t.epochs_run for t in runs)
     words = f"{epochs:.3g} ep"
     if any(t.stopped_by == "samples" for t in runs):

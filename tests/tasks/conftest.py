@@ -1,11 +1,13 @@
 """Tiny data sets in each task's real format, shared by the task tests and the registry-wide ones:
-rt-polarity sentences (Latin-1) and SGF games."""
+rt-polarity sentences (Latin-1), SGF games and WAV recordings in FSDD's layout (a tone per digit: learnable)."""
 
 from __future__ import annotations
 
 import random
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 GOOD = ["wonderful", "moving", "brilliant", "funny", "charming", "gorgeous"]
@@ -64,4 +66,32 @@ def sgf_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     for f in range(2):
         (folder / f"games{f}.sgf").write_text("\n".join(legal_game(12 * f + i) for i in range(12)) + "\n")
+    return folder
+
+
+def write_wav(path: Path, rate: int, seconds: float = 0.4, freq: float = 440.0, width: int = 2) -> None:
+    t = np.arange(int(rate * seconds)) / rate
+    audio = (8000 * np.sin(2 * np.pi * freq * t)).astype("<i2")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(audio.tobytes() if width == 2 else (audio >> 8).astype(np.int8).tobytes())
+
+
+@pytest.fixture(name="write_wav")
+def write_wav_fixture():
+    """write_wav(path, rate, seconds=0.4, freq=440.0, width=2): a 16-bit (or 8-bit) mono sine tone."""
+    return write_wav
+
+
+@pytest.fixture
+def fsdd_dir(tmp_path: Path) -> Path:
+    """recordings/ of FSDD's layout: 10 digits x 2 speakers x 7 takes, a tone of its own per digit."""
+    folder = tmp_path / "fsdd" / "recordings"
+    for digit in range(10):
+        for speaker in ("jackson", "theo"):
+            for take in range(7):
+                write_wav(folder / f"{digit}_{speaker}_{take}.wav", 8000, freq=200 + 100 * digit)
     return folder
