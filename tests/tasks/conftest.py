@@ -59,14 +59,25 @@ def legal_game(seed: int, moves: int = 60) -> str:
     return f"(;GM[1]SZ[19]KM[6.5]{body})"
 
 
+def write_games(folder: Path, seeds: range, name: str = "games.sgf") -> Path:
+    """An SGF collection of one legal game per seed in folder/name; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("\n".join(legal_game(s) for s in seeds) + "\n")
+    return folder
+
+
+@pytest.fixture(name="write_games")
+def write_games_fixture():
+    """write_games(folder, seeds, name="games.sgf"): an SGF collection of legal games, one per seed."""
+    return write_games
+
+
 @pytest.fixture
 def sgf_dir(tmp_path: Path) -> Path:
     """A folder of two SGF collections, 24 legal games."""
-    folder = tmp_path / "sgf"
-    folder.mkdir()
     for f in range(2):
-        (folder / f"games{f}.sgf").write_text("\n".join(legal_game(12 * f + i) for i in range(12)) + "\n")
-    return folder
+        write_games(tmp_path / "sgf", range(12 * f, 12 * f + 12), f"games{f}.sgf")
+    return tmp_path / "sgf"
 
 
 def write_wav(path: Path, rate: int, seconds: float = 0.4, freq: float = 440.0, width: int = 2) -> None:
