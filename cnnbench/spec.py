@@ -53,7 +53,7 @@ class Profile:
 
 @dataclass(frozen=True)
 class TaskOption:
-    """A named setting of a task that is neither a model nor a data set, e.g. the text task's word vectors.
+    """A named setting of a task that is neither a model nor a data set, e.g. a choice of word vectors.
 
     check returns an error message for a bad value, or None when the value is good.
     """

@@ -27,8 +27,9 @@ from cnnbench.spec import Profile
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
-# primary metric of records written before it was recorded (schema 1 without `primary_metric`)
-_V1_PRIMARY = {"go": "top1"}
+# primary metric of records written before it was recorded (schema 1 without `primary_metric`): accuracy,
+# except in the records that scored top-1 (move prediction), the only other primary metric then
+_V1_OTHER_PRIMARY = "top1"
 
 
 @dataclass(frozen=True)
@@ -370,11 +371,13 @@ class Record:
 def _migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 was the runner's dict literal, which grew fields without a version change: older files
     lack primary_metric, options and command. Fill them with what those runs had (their task's primary
-    metric; no options recorded; command unknown) and note what was filled."""
+    metric: top1 where the metrics hold it, accuracy otherwise; no options recorded; command unknown) and
+    note what was filled."""
     filled = []
     out = dict(data)
     if "primary_metric" not in out:
-        out["primary_metric"] = _V1_PRIMARY.get(out.get("task"), "accuracy")
+        metrics = out.get("metrics") if isinstance(out.get("metrics"), Mapping) else {}
+        out["primary_metric"] = _V1_OTHER_PRIMARY if _V1_OTHER_PRIMARY in metrics else "accuracy"
         filled.append("primary_metric")
     if "options" not in out:
         out["options"] = {}

@@ -15,13 +15,13 @@ COLUMNS = (
     ("experiment", "the task's experiment, if the run was one"),
     ("dataset", "data set trained on (-> the one tested on, when different or scored by `cnnbench eval`; none: "
                 "timing only)"),
-    ("options", "the task's options of the run (e.g. the text task's word vectors), then --amp / --channels-last"),
+    ("options", "the task's options of the run (e.g. word vectors, feature planes), then --amp / --channels-last"),
     ("profile", "the task's hyper-parameter profile (quick, default, full)"),
     ("device", "device type of the run"),
     ("runs", "records in the row: seeds x cross-validation folds, the n of the score's interval"),
     (
         "score",
-        "the task's primary metric on the test split, in % (accuracy; go: top-1 move accuracy); over n > 1 runs "
+        "the task's primary metric on the test split, in % (each task's is named by `cnnbench list`); over n > 1 runs "
         "their mean ± the half-width of its 95% t-interval (Student's t, n - 1 degrees of freedom); one run: its "
         "score alone",
     ),

@@ -28,6 +28,7 @@ from cnnbench.spec import (
     positive_int,
 )
 from cnnbench_tasks.go import data
+from cnnbench_tasks.go.explain import GoRenderer
 from cnnbench_tasks.go.models import AlphaGoPolicy, DensePolicy, Policy, packed_bytes
 from cnnbench_tasks.go.positions import LAYOUTS, planes_of
 
@@ -138,6 +139,9 @@ class GoTask(Task):
         """Random packed planes of the context's width (every bit random: some points illegal)."""
         ctx = ctx or self.context(model)
         return torch.randint(0, 256, (batch, *ctx.input_shape), dtype=torch.uint8)
+
+    def renderer(self) -> GoRenderer:
+        return GoRenderer()
 
     def evaluate(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         top5 = logits.topk(5, dim=1).indices

@@ -21,6 +21,7 @@ from cnnbench.spec import (
     TensorData,
 )
 from cnnbench_tasks.speech import data
+from cnnbench_tasks.speech.explain import SpectrogramRenderer
 from cnnbench_tasks.speech.features import BandNorm
 from cnnbench_tasks.speech.models import DNN, CNN2d, FreqCNN, FreqCNNLSTM
 
@@ -162,6 +163,9 @@ class SpeechTask(Task):
         if not isinstance(data, BandNorm):
             raise UsageError(f"speech inputs need the band normaliser fitted on the training data, got {data!r}")
         return dataclasses.replace(split, x=data(split.x))
+
+    def renderer(self) -> SpectrogramRenderer:
+        return SpectrogramRenderer()
 
     def summarize(self, records: list[Record]) -> list[str]:
         """The lecture's claim over seeds: a frequency-only CNN loses less accuracy than the DNN and the 2-D CNN

@@ -28,6 +28,7 @@ from cnnbench.spec import (
 from cnnbench_tasks.text import data
 from cnnbench_tasks.text.data import TextData
 from cnnbench_tasks.text.embedding import NAMED, check_choice
+from cnnbench_tasks.text.explain import TextRenderer
 from cnnbench_tasks.text.models import DCNN, BagOfEmbeddings, KimCNN
 
 if TYPE_CHECKING:
@@ -160,6 +161,9 @@ class TextTask(Task):
         """Random word ids of a sentence of average length, no padding (the data's own length is ignored)."""
         vocab = len(ctx.data.vocabulary) if ctx is not None and isinstance(ctx.data, TextData) else TIMING_VOCAB
         return torch.randint(2, vocab, (batch, TIMING_LENGTH))
+
+    def renderer(self) -> TextRenderer:
+        return TextRenderer()
 
     def experiments(self) -> list[Experiment]:
         return [

@@ -54,3 +54,11 @@ def test_a_saved_speech_checkpoint_applies_its_normaliser(
     transfer = read_record(Path(capsys.readouterr().out.split("record: ")[-1].strip()))
     assert transfer.evaluation.samples == 50 and transfer.dataset.name == transfer.dataset.test == "fsdd"
     assert str(other) in transfer.dataset.test_source and transfer.score is not None
+
+
+def test_spectrograms_are_drawn_low_frequencies_at_the_bottom() -> None:
+    from cnnbench.registry import get_task
+
+    renderer = get_task("speech").renderer()
+    assert (renderer.origin, renderer.aspect) == ("lower", "auto")
+    assert get_task("image").renderer() is None  # images: the core's default drawing

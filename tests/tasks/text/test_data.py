@@ -113,6 +113,8 @@ def test_word_saliency_from_a_checkpoint(rt_dir: Path, tmp_path: Path, capsys: p
     assert printed.count("\x1b[48;5;") > 6 and "pred" in printed  # coloured words in the terminal
     png = tmp_path / "pics" / "text-kim-cnn-multichannel_saliency.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["explain", "occlusion", *out]) == 2  # the task's renderer: no pixels to cover in a sentence
+    assert "a sentence is word ids: use saliency" in capsys.readouterr().err
 
 
 def test_token_saliency_marks_only_real_words() -> None:
