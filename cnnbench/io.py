@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cnnbench.errors import UsageError
+
 
 @contextmanager
 def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
@@ -36,6 +38,32 @@ def atomic_write_text(path: Path, text: str) -> None:
     """
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+def check_writable_folder(folder: Path, flag: str) -> None:
+    """A folder a command will write into, checked before any work: created when missing, probed with a file."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{flag} {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cnnbench-probe-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"{flag} {folder}: cannot write there ({e.strerror or e})") from None
+
+
+def check_writable_file(path: Path, flag: str) -> None:
+    """A file a command will write, checked before any work: not a folder, in an existing writable folder."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder; give a file name such as {path / 'model.pt'}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: the folder {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".cnnbench-probe-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write there ({e.strerror or e})") from None
+
 
 def pyplot():
     """matplotlib.pyplot on the file-only Agg backend."""

@@ -16,6 +16,7 @@ from torch import nn
 from cnnbench.errors import UsageError
 
 if TYPE_CHECKING:
+    from cnnbench.explain.render import Renderer
     from cnnbench.results.record import Record  # the record imports Profile from here
 
 PROFILES = ("quick", "default", "full")
@@ -56,7 +57,7 @@ class Profile:
 
 @dataclass(frozen=True)
 class TaskOption:
-    """A named setting of a task that is neither a model nor a data set, e.g. the text task's word vectors.
+    """A named setting of a task that is neither a model nor a data set, e.g. a choice of word vectors.
 
     check returns an error message for a bad value, or None when the value is good.
     """
@@ -112,11 +113,42 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class DataExtra:
+    """What a data set gives a task's models and preprocessing beside its tensors, made from the training split
+    only: a vocabulary and its word vectors, a normaliser's statistics. A task subclasses it as a frozen
+    dataclass (its `data_type`) whose fields are tensors or plain values (str, int, float, bool, None, and
+    tuples, lists and dicts of them), so a checkpoint carries it and `torch.load(weights_only=True)` reads it
+    back: a trained model is always evaluated with the preprocessing it was trained with."""
+
+    def state(self) -> dict[str, Any]:
+        """The fields by name: what a checkpoint stores (`Task.data_type(**state)` rebuilds it)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Everything a model is built from, and all a model factory is given: `factory(ctx) -> nn.Module`.
+
+    options are the task's options with defaults filled in (e.g. text: kmax_k; go: features, filters);
+    data is the task's DataExtra from the training data (e.g. text: the vocabulary and its vectors), None
+    when the model is built without data (timing only, `cnnbench summary`)."""
+
+    task: str
+    num_classes: int
+    input_shape: tuple[int, ...]  # one sample, without the batch dimension
+    options: Mapping[str, str] = field(default_factory=dict)
+    data: DataExtra | None = None
+
+
+ModelFactory = Callable[[BuildContext], nn.Module]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A model a task offers: a builder plus the shapes the timer needs."""
 
     name: str
-    builder: Callable[[int, tuple[int, ...]], nn.Module]  # (num_classes, input_shape) -> module
+    builder: ModelFactory
     description: str
     input_shape: tuple[int, ...]  # one sample, without the batch dimension
     num_classes: int = 10
@@ -127,6 +159,7 @@ class ModelSpec:
     # device types where channels_last is this model's default layout (where it was measured to win);
     # --channels-last / --no-channels-last override it
     channels_last_on: tuple[str, ...] = ()
+    factory: str | None = None  # "package.module:function" of a model from outside the task (None: the task's own)
 
 
 @dataclass
@@ -169,6 +202,13 @@ class TensorData:
             return self
         return self.select(torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n])
 
+    @classmethod
+    def concat(cls, parts: list[TensorData]) -> TensorData:
+        """The samples of several splits of one data set, in order (their groups too)."""
+        groups = {k: np.concatenate([p.groups[k] for p in parts]) for k in parts[0].groups}
+        return cls(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]), parts[0].num_classes,
+                   " + ".join(p.source for p in parts), groups)  # fmt: skip
+
     def where(self, conditions: Mapping[str, str]) -> TensorData:
         """The samples whose groups match every key=value condition."""
         mask = np.ones(len(self), dtype=bool)
@@ -193,6 +233,9 @@ class DataRequest:
     profile: str = "default"  # generated data sets may size themselves by profile
     options: Mapping[str, str] = field(default_factory=dict)  # the task's options, defaults filled in
     fold: tuple[int, int] | None = None  # (index, count): cross-validation fold to hold out as test
+    # the training data's DataExtra when this data set is only tested on (another data set's test split, or
+    # `cnnbench eval` of a checkpoint): the loader encodes with it (e.g. its vocabulary) instead of making its own
+    fitted: DataExtra | None = None
 
 
 @dataclass(frozen=True)
@@ -223,15 +266,15 @@ class Experiment:
 class Splits:
     """A data set ready to run: train and test, an optional dev split for model selection.
 
-    notes go into the run record; resources are what the task's models need from the data
-    (e.g. a vocabulary and its word vectors) and are not recorded.
+    notes go into the run record; data is what the task's models and preprocessing take from the training
+    split (the task's DataExtra, e.g. a vocabulary and its word vectors), not recorded but kept in checkpoints.
     """
 
     train: TensorData
     test: TensorData
     notes: dict[str, Any] = field(default_factory=dict)
     dev: TensorData | None = None
-    resources: dict[str, Any] = field(default_factory=dict)
+    data: DataExtra | None = None
 
 
 class Task(ABC):
@@ -248,6 +291,7 @@ class Task(ABC):
     options: Mapping[str, TaskOption] = {}
     supports_cv: bool = False  # load() honours DataRequest.fold
     targets: tuple[Target, ...] = ()  # time to target is recorded for each that fits a run's test data
+    data_type: type[DataExtra] | None = None  # the DataExtra its loader and fit() make (None: none)
 
     @abstractmethod
     def load(self, request: DataRequest) -> Splits:
@@ -259,29 +303,37 @@ class Task(ABC):
         groups in the record's by_group. None by default; a task's options may ask for them."""
         return {}
 
-    def build(
-        self,
-        model: str,
-        num_classes: int | None = None,
-        input_shape: tuple[int, ...] | None = None,
-        resources: Mapping[str, Any] | None = None,
-    ) -> nn.Module:
-        """The model, sized for the data's classes and sample shape (default: the spec's).
+    def input_shape(self, model: str, options: Mapping[str, str]) -> tuple[int, ...]:
+        """One sample's shape for a model under the task's (resolved) options, without data; default: the spec's."""
+        return self.model_spec(model).input_shape
 
-        resources are Splits.resources of the data it will train on ({} for timing only).
-        """
+    def context(
+        self, model: str, options: Mapping[str, str] | None = None, splits: Splits | None = None
+    ) -> BuildContext:
+        """What a model is built from: sized for the data (its training split's classes and sample shape, its
+        DataExtra) or, without data, for the spec and the options. options are resolved already (default: the
+        task's defaults)."""
+        options = dict(options) if options is not None else self.resolve_options({})
+        if splits is None:
+            spec = self.model_spec(model)
+            return BuildContext(self.name, spec.num_classes, self.input_shape(model, options), options)
+        train = splits.train
+        return BuildContext(self.name, train.num_classes, tuple(train.x.shape[1:]), options, splits.data)
+
+    def build(self, model: str, ctx: BuildContext | None = None) -> nn.Module:
+        """The model, built from its context (default: without data, the task's default options)."""
+        ctx = ctx or self.context(model)
         spec = self.model_spec(model)
-        return spec.builder(num_classes or spec.num_classes, tuple(input_shape or spec.input_shape))
+        module = spec.builder(ctx)
+        if not isinstance(module, nn.Module):
+            raise UsageError(f"model {model!r} of task {self.name!r}: its factory returned a {type(module).__name__}, "
+                             "not a torch.nn.Module")  # fmt: skip
+        return module
 
-    def example_input(
-        self,
-        model: str,
-        batch: int,
-        input_shape: tuple[int, ...] | None = None,
-        resources: Mapping[str, Any] | None = None,
-    ) -> torch.Tensor:
-        """A random batch for counting and timing; resources as for build()."""
-        return torch.randn(batch, *(input_shape or self.model_spec(model).input_shape))
+    def example_input(self, model: str, batch: int, ctx: BuildContext | None = None) -> torch.Tensor:
+        """A random batch for counting and timing, shaped as the context says (default: the model's without data)."""
+        ctx = ctx or self.context(model)
+        return torch.randn(batch, *ctx.input_shape)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return nn.functional.cross_entropy(logits, target)
@@ -290,9 +342,20 @@ class Task(ABC):
         """Metrics over a whole split from its logits; must include primary_metric."""
         return {"accuracy": (logits.argmax(1) == target).float().mean().item()}
 
-    def normalizer(self, train: TensorData) -> Callable[[TensorData], TensorData]:
-        """A transform fitted on the training data only and applied to train and test (default: none)."""
-        return lambda data: data
+    def fit(self, train: TensorData, data: DataExtra | None) -> DataExtra | None:
+        """What is fitted on the (filtered, limited) training split only, e.g. a normaliser, added to the loader's
+        DataExtra; the result is the run's, kept in its checkpoint. Default: the loader's as it is."""
+        return data
+
+    def preprocess(self, split: TensorData, data: DataExtra | None) -> TensorData:
+        """A split as the model sees it, with what fit() made (e.g. normalised); the same for training,
+        testing and `cnnbench eval`. Default: as loaded."""
+        return split
+
+    def renderer(self) -> Renderer | None:
+        """How `cnnbench explain` draws this task's inputs and explanations (a cnnbench.explain.render.Renderer);
+        None: as images (the core's default)."""
+        return None
 
     def summarize(self, records: list[Record]) -> list[str]:
         """Sentences on what a set of this task's records shows (computed from them); default none."""
@@ -312,7 +375,19 @@ class Task(ABC):
         return {name: given.get(name, option.default) for name, option in self.options.items()}
 
     def model_spec(self, model: str) -> ModelSpec:
-        return _lookup(self.models, model, f"model of task {self.name!r}")
+        """The task's own model, or one from outside it: a `cnnbench.models` entry point or package.module:factory."""
+        if model in self.models:
+            return self.models[model]
+        from cnnbench.registry import user_model  # the registry imports this module: resolved on first use
+
+        return user_model(self, model)
+
+    def user_model_spec(self, name: str, factory: ModelFactory, reference: str, description: str) -> ModelSpec:
+        """A model from outside the task, sized like its first default model (data set, input shape, classes,
+        throughput batch); it may train on any of the task's data sets."""
+        like = self.model_spec(self.default_models[0])
+        return ModelSpec(name, factory, description, like.input_shape, like.num_classes, like.throughput_batch,
+                         like.default_dataset, factory=reference)  # fmt: skip
 
     def data_spec(self, dataset: str) -> DataSpec:
         return _lookup(self.datasets, dataset, f"data set of task {self.name!r}")

@@ -4,23 +4,25 @@ occlusion)."""
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from cnnbench.data.cache import cache_root
 from cnnbench.errors import UsageError
-from cnnbench.explain.attribution import occlusion, saliency, token_saliency
 from cnnbench.explain.dream import dream
-from cnnbench.explain.grid import ansi_words, save_boards, save_grid, save_words
+from cnnbench.explain.grid import save_grid
 from cnnbench.explain.layers import OUTPUT, activation, find_layer
 from cnnbench.explain.maximize import Settings, maximize
+from cnnbench.explain.render import Renderer, Samples
+from cnnbench.explain.render import picture as _picture
 from cnnbench.explain.style import transfer
 from cnnbench.registry import get_task
 from cnnbench.run import checkpoint
-from cnnbench.spec import DataRequest, TensorData
+from cnnbench.run.evaluate import checkpoint_data
+from cnnbench.spec import TensorData
 
 METHODS = ("filters", "maximize", "saliency", "occlusion", "dream", "style")
 
@@ -68,22 +70,9 @@ def parse_list(text: str, size: int) -> list[int]:
     return out
 
 
-def _picture(x: torch.Tensor) -> np.ndarray:
-    """(C, H, W) or (H, W) -> something imshow draws: grey 2-D, or RGB scaled to [0, 1]."""
-    a = x.detach().cpu().float().numpy()
-    if a.ndim == 3 and a.shape[0] == 3:
-        a = a.transpose(1, 2, 0)
-        return (a - a.min()) / (a.max() - a.min() + 1e-12)
-    return a.reshape(a.shape[-2], a.shape[-1]) if a.ndim >= 2 else a[None, :]
-
-
 def _test_data(ck: checkpoint.Checkpoint, data_dir: Path | None) -> TensorData:
-    task = get_task(ck.task)
-    if ck.dataset is None:
-        raise UsageError("the checkpoint records no data set to take test samples from")
-    splits = task.load(DataRequest(ck.dataset, data_dir, cache_root(), ck.input_shape, options=ck.options,
-                                   progress=False))  # fmt: skip
-    return task.normalizer(splits.train)(splits.test)
+    """The test split of the checkpoint's training run, prepared as the model saw it."""
+    return checkpoint_data(ck, data_dir=data_dir)[0]
 
 
 def _filters(model: nn.Module, layer: str, out: Path, stem: str) -> list[Path]:
@@ -94,43 +83,6 @@ def _filters(model: nn.Module, layer: str, out: Path, stem: str) -> list[Path]:
     pics = [_picture(f if f.shape[0] == 3 else f.mean(0)) for f in w]
     titles = [f"{layer} filter {i}" for i in range(len(w))]
     return [save_grid(pics, titles, out / f"{stem}_{layer}_filters.png", cmap="bwr")]
-
-
-def _policy_maps(model, x, y, probs, idx, path: Path) -> Path:
-    """Go: the policy's move probabilities over the board beside the move actually played."""
-    from cnnbench_tasks.go.models import unpack
-
-    planes, _legal = unpack(x, model.planes)
-    own, other, maps, titles = [], [], [], []
-    for i, k in enumerate(idx):
-        p = probs[i]
-        rank = int((p > p[y[i]]).sum()) + 1
-        own.append(planes[i, 0].numpy())
-        other.append(planes[i, 1].numpy())
-        maps.append(p.reshape(19, 19).numpy())
-        titles.append(
-            f"#{k}: played point {int(y[i])}, p={float(p[y[i]]):.2f} (rank {rank}); top p={float(p.max()):.2f}"
-        )
-    return save_boards(own, other, maps, [int(t) for t in y], titles, path)
-
-
-def _word_saliency(ck, model, x, y, probs, idx, path: Path) -> Path:
-    """Per-word saliency of a text model: coloured words in the terminal and in a PNG."""
-    vocab = ck.extra.get("vocabulary")
-    if vocab is None:
-        raise UsageError("the checkpoint holds no vocabulary to show words with")
-    sal = token_saliency(model, x, y)
-    rows, weights, titles = [], [], []
-    for i, k in enumerate(idx):
-        n = int((x[i] != 0).sum())
-        words = [vocab[int(t)] for t in x[i, :n]]
-        w = (sal[i, :n] / (sal[i, :n].max() + 1e-12)).tolist()
-        title = f"#{k} true {int(y[i])}, pred {int(probs[i].argmax())} (p={float(probs[i].max()):.2f})"
-        print(f"{title}: {ansi_words(words, w)}")
-        rows.append(words)
-        weights.append(w)
-        titles.append(title)
-    return save_words(rows, weights, titles, path)
 
 
 def load_image(path: Path, shape: tuple[int, ...]) -> torch.Tensor:
@@ -187,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.method} needs --checkpoint PATH")
     ck = checkpoint.load(args.checkpoint)
     model = ck.build()
-    stem = f"{ck.task}-{ck.model}"
+    stem = re.sub(r"[^\w.-]+", "-", f"{ck.task}-{ck.model}")  # a factory's package.module:function too
     progress = not args.no_progress
     written: list[Path] = []
     if args.method == "dream":
@@ -224,27 +176,12 @@ def main(args: argparse.Namespace) -> int:
         x, y = data.x[idx], data.y[idx]
         with torch.no_grad():
             probs = model(x).softmax(1)
-        if args.method == "saliency" and ck.task == "go":
-            written = [_policy_maps(model, x, y, probs, idx, args.out / f"{stem}_policy.png")]
-        elif args.method == "saliency" and not x.is_floating_point():
-            written = [_word_saliency(ck, model, x, y, probs, idx, args.out / f"{stem}_saliency.png")]
-        elif args.method == "saliency":
-            sal = saliency(model, x, y)
-            pics, titles = [], []
-            for i, k in enumerate(idx):
-                pics += [_picture(x[i]), _picture(sal[i].amax(0) if sal[i].dim() == 3 else sal[i])]
-                titles += [f"#{k} true {int(y[i])}, pred {int(probs[i].argmax())}", f"#{k} |dy_{int(y[i])}/dx|"]
-            written = [save_grid(pics, titles, args.out / f"{stem}_saliency.png", cmap="viridis")]
+        samples = Samples(model, x, y, probs, idx, ck.context)
+        renderer = get_task(ck.task).renderer() or Renderer()  # the task's own view of its inputs, or images
+        if args.method == "saliency":
+            written = [renderer.saliency(samples, args.out, stem)]
         else:
-            pics, titles = [], []
-            for i, k in enumerate(idx):
-                heat = occlusion(model, x[i], int(y[i]), args.patch, args.stride, fill=float(x[i].min()))
-                pics += [_picture(x[i]), heat.numpy()]
-                titles += [
-                    f"#{k} true {int(y[i])}, p={probs[i, y[i]]:.2f}",
-                    f"#{k} p(true) with a {args.patch}px patch",
-                ]
-            written = [save_grid(pics, titles, args.out / f"{stem}_occlusion.png", cmap="viridis")]
+            written = [renderer.occlusion(samples, args.patch, args.stride, args.out, stem)]
     for p in written:
         print(f"wrote {p}")
     return 0

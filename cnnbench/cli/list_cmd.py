@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnbench.registry import default_registry
+from cnnbench.registry import MODEL_GROUP, default_registry, registered_models
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,6 +24,8 @@ def main(args: argparse.Namespace) -> int:
             default += f" [channels_last on {', '.join(m.channels_last_on)}]" if m.channels_last_on else ""
             shape = "x".join(map(str, m.input_shape))
             print(f"    {m.name:<{width}} {shape:<10} {m.description}{default}")
+        for name, reference in registered_models(task.name).items():
+            print(f"    {name:<{width}} {'':<10} {reference} (registered in {MODEL_GROUP})")
         print("  data sets:")
         for d in task.datasets.values():
             flags = (("needs --data-dir", d.needs_dir), ("split follows --seed", d.split_follows_seed))
@@ -38,4 +40,6 @@ def main(args: argparse.Namespace) -> int:
                 print("  experiments (run by default; pick with --experiment):")
             print(f"    {e.name:<{width}} {e.description}")
         print(f"  profiles: {', '.join(task.profiles)}")
+    print("\nAny task also takes --model package.module:function, a factory of your own: function(ctx) -> nn.Module, "
+          "ctx a cnnbench.spec.BuildContext (README: Your own model)")
     return 0

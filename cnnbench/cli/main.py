@@ -21,6 +21,7 @@ VERBS = {
     "list": "list tasks, their models and data sets",
     "summary": "per-layer summary of a model, like Keras' model.summary()",
     "run": "train, evaluate and time models of a task, writing one JSON run record per model",
+    "eval": "score a trained checkpoint on any data set its task can load, writing one run record",
     "table": "write only the markdown tables of the run records (see also: publish)",
     "publish": "write results/README.md, results/csv/<task>_<device>.csv and results/report/ from the records",
     "explain": "pictures of what a trained model learned: filters, maximize, saliency, occlusion, dream, style",

@@ -1,4 +1,5 @@
-"""PNG grids of images with a title per tile (matplotlib), written atomically."""
+"""PNG grids of images with a title per tile, and sentences with a weight per word (matplotlib), written
+atomically."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 from cnnbench.io import pyplot, save_figure
 
 
-def _tiles(n: int, max_cols: int, tile_inches: tuple[float, float]):
+def tiles(n: int, max_cols: int, tile_inches: tuple[float, float]):
     """A figure of n tiles, at most max_cols a row, every axis switched off; (figure, axes)."""
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
@@ -21,11 +22,18 @@ def _tiles(n: int, max_cols: int, tile_inches: tuple[float, float]):
     return fig, axes.flat
 
 
-def save_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: Path, cmap: str = "gray") -> Path:
-    """images: 2-D arrays (or HxWx3); one tile each, titled; returns the path."""
-    fig, axes = _tiles(len(images), 6, (2.2, 2.4))
+def save_grid(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str],
+    path: Path,
+    cmap: str = "gray",
+    origin: str = "upper",
+    aspect: str | None = None,
+) -> Path:
+    """images: 2-D arrays (or HxWx3); one tile each, titled; origin and aspect as imshow's; returns the path."""
+    fig, axes = tiles(len(images), 6, (2.2, 2.4))
     for ax, img, title in zip(axes, images, titles, strict=False):
-        ax.imshow(img, cmap=cmap)
+        ax.imshow(img, cmap=cmap, origin=origin, aspect=aspect)
         ax.set_title(title, fontsize=7)
     return save_figure(fig, path, "png", 110)
 
@@ -61,22 +69,3 @@ def ansi_words(words: Sequence[str], weights: Sequence[float]) -> str:
     return " ".join(
         f"\x1b[48;5;{shades[min(5, int(v * 6))]}m\x1b[30m{w}\x1b[0m" for w, v in zip(words, weights, strict=True)
     )
-
-
-def save_boards(
-    own: Sequence[np.ndarray], other: Sequence[np.ndarray], probs: Sequence[np.ndarray],
-    moves: Sequence[int], titles: Sequence[str], path: Path,
-) -> Path:  # fmt: skip
-    """Go boards: the policy's probability per point as a heat map, the player's stones black, the
-    opponent's white, the move actually played circled in green. Arrays are (19, 19), row 0 at the bottom."""
-    fig, axes = _tiles(len(probs), 3, (4.2, 4.4))
-    for ax, mine, theirs, p, move, title in zip(axes, own, other, probs, moves, titles, strict=False):
-        size = p.shape[0]
-        ax.imshow(p, cmap="Reds", origin="lower", vmin=0)
-        for stones, face in ((mine, "black"), (theirs, "white")):
-            r, c = np.nonzero(stones)
-            ax.scatter(c, r, s=30, c=face, edgecolors="black", linewidths=0.5)
-        mr, mc = divmod(move, size)
-        ax.scatter([mc], [mr], s=120, facecolors="none", edgecolors="lime", linewidths=2)
-        ax.set_title(title, fontsize=8)
-    return save_figure(fig, path, "png", 100)

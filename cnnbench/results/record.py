@@ -27,8 +27,9 @@ from cnnbench.spec import Profile
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
-# primary metric of records written before it was recorded (schema 1 without `primary_metric`)
-_V1_PRIMARY = {"go": "top1"}
+# primary metric of records written before it was recorded (schema 1 without `primary_metric`): accuracy,
+# except in the records that scored top-1 (move prediction), the only other primary metric then
+_V1_OTHER_PRIMARY = "top1"
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,19 @@ Timing = dict[str, dict[str, PhaseStats]]  # phase -> "b<batch>" -> stats
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """A record of `cnnbench eval`: a trained checkpoint scored on data, no training in this run. The record's
+    dataset names the data set trained on (name, source) and the one scored (test, test_source); profile, seed,
+    options and config are the training run's."""
+
+    checkpoint: str  # the checkpoint's path
+    split: str  # "test": the data set's test split as a run scores it; "all": every sample the loader gave
+    samples: int  # samples scored
+    trained_record: str | None = None  # the training run's record, as the checkpoint names it
+    trained_experiment: str | None = None
+
+
+@dataclass(frozen=True)
 class Migration:
     from_version: int
     to_version: int
@@ -296,6 +310,9 @@ class Record:
     ceiling: Ceiling | None = None
     distributed: Distributed | None = None
     migrations: list[Migration] = field(default_factory=list)
+    # optional, absent from the JSON when None (records of version 2 without them read as before):
+    factory: str | None = None  # package.module:function of a model from outside the task
+    evaluation: Evaluation | None = None  # a `cnnbench eval` record: where the model came from
     schema_version: int = SCHEMA_VERSION
 
     # --- derived values every reader needs, defined once ---
@@ -318,7 +335,7 @@ class Record:
                 value = self.config.to_json()
             elif f.name == "metrics":
                 value = self.metrics.to_json(self.primary_metric)
-            elif f.name in ("distributed", "migrations") and not value:
+            elif f.name in ("distributed", "migrations", "factory", "evaluation") and not value:
                 continue
             else:
                 value = plain(value)
@@ -358,11 +375,13 @@ class Record:
 def _migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 was the runner's dict literal, which grew fields without a version change: older files
     lack primary_metric, options and command. Fill them with what those runs had (their task's primary
-    metric; no options recorded; command unknown) and note what was filled."""
+    metric: top1 where the metrics hold it, accuracy otherwise; no options recorded; command unknown) and
+    note what was filled."""
     filled = []
     out = dict(data)
     if "primary_metric" not in out:
-        out["primary_metric"] = _V1_PRIMARY.get(out.get("task"), "accuracy")
+        metrics = out.get("metrics") if isinstance(out.get("metrics"), Mapping) else {}
+        out["primary_metric"] = _V1_OTHER_PRIMARY if _V1_OTHER_PRIMARY in metrics else "accuracy"
         filled.append("primary_metric")
     if "options" not in out:
         out["options"] = {}
@@ -566,6 +585,8 @@ def config_key(record: Record, *, machine: bool = True, speed: bool = True) -> s
         training_config(record),
         d.fold[1] if d.fold else None,
     ]
+    if record.evaluation is not None:  # scores of a checkpoint are not runs of its training configuration
+        parts.append({"evaluation": record.evaluation.split})
     return json.dumps(parts, sort_keys=True)
 
 

@@ -13,14 +13,15 @@ COLUMNS = (
     ("task", "task"),
     ("model", "model"),
     ("experiment", "the task's experiment, if the run was one"),
-    ("dataset", "data set trained on (-> the one tested on, when different; none: timing only)"),
-    ("options", "the task's options of the run (e.g. the text task's word vectors), then --amp / --channels-last"),
+    ("dataset", "data set trained on (-> the one tested on, when different or scored by `cnnbench eval`; none: "
+                "timing only)"),
+    ("options", "the task's options of the run (e.g. word vectors, feature planes), then --amp / --channels-last"),
     ("profile", "the task's hyper-parameter profile (quick, default, full)"),
     ("device", "device type of the run"),
     ("runs", "records in the row: seeds x cross-validation folds, the n of the score's interval"),
     (
         "score",
-        "the task's primary metric on the test split, in % (accuracy; go: top-1 move accuracy); over n > 1 runs "
+        "the task's primary metric on the test split, in % (each task's is named by `cnnbench list`); over n > 1 runs "
         "their mean ± the half-width of its 95% t-interval (Student's t, n - 1 degrees of freedom); one run: its "
         "score alone",
     ),
@@ -32,8 +33,8 @@ COLUMNS = (
         "epochs trained (mean over runs) and what stopped the training when not the profile's epochs: "
         "'(samples budget)' for the profile's machine-independent sample cap, '(N TFLOPs budget)' for a "
         "training-compute budget (--train-flops, or an experiment matching another model's compute; mean over "
-        "runs), 'cut by N s wall clock' when a "
-        "--time-budget stopped any run of the row (with how many, when not all)",
+        "runs), 'cut by N s wall clock' when a --time-budget stopped any run of the row (with how many, when not "
+        "all); 'eval of a checkpoint' for the records of `cnnbench eval` (the split scored: test or all)",
     ),
     (
         "to_target",
@@ -90,7 +91,8 @@ def trained_words(group: Sequence[Record]) -> str:
     samples budget, or a wall clock (said for any run it stopped, so such a row is never mistaken)."""
     runs = [r.training for r in group if r.training]
     if not runs:
-        return "-"
+        evaluated = {r.evaluation.split for r in group if r.evaluation}
+        return f"eval of a checkpoint ({', '.join(sorted(evaluated))})" if evaluated else "-"
     epochs = statistics.fmean(t.epochs_run for t in runs)
     words = f"{epochs:.3g} ep"
     if any(t.stopped_by == "samples" for t in runs):

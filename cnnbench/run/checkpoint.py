@@ -1,12 +1,15 @@
-"""Model checkpoints: weights plus what is needed to rebuild the model (task, model, shapes, options).
+"""Model checkpoints: the weights plus everything needed to rebuild the model and feed it as in training: the
+build context (task, classes, input shape, options, and the task's DataExtra fitted on the training data, e.g.
+a vocabulary or a normaliser), the factory of a model from outside the task, and where it was trained.
 
-Saved with torch.save, loaded with torch.load(weights_only=True): a checkpoint holds only tensors and
-plain values, never pickled code.
+Saved with torch.save, loaded with torch.load(weights_only=True): a checkpoint holds only tensors and plain
+values, never pickled code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +19,55 @@ from torch import nn
 from cnnbench.errors import UsageError
 from cnnbench.io import atomic_path
 from cnnbench.registry import get_task
+from cnnbench.spec import BuildContext, Profile
 
-FORMAT = 1
+FORMAT = 2  # 1: before the build context (no fitted preprocessing, no training provenance): refused
+
+
+@dataclass(frozen=True)
+class Trained:
+    """Where and how the model was trained: what `cnnbench eval` needs to load the same data again (the split's
+    seed, the profile that sized the data set, the test filter) and to say where the model came from."""
+
+    dataset: str
+    profile_name: str
+    profile: Profile
+    split_seed: int  # the data split's seed (run --seed)
+    seed: int  # the run's seed (its test subset is drawn with seed + 1)
+    source: str | None = None
+    test_dataset: str | None = None  # the data set the run tested on, when not `dataset`
+    test_where: dict[str, str] = field(default_factory=dict)
+    experiment: str | None = None
+    fold: tuple[int, int] | None = None
+    amp: str | None = None  # the run's --amp and layout: evaluated the same way, its scores are reproduced
+    channels_last: bool = False
+    record: str | None = None  # the training run's record
+
+    @property
+    def tested_on(self) -> str:
+        return self.test_dataset or self.dataset
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    task: str
     model: str
-    dataset: str | None
-    num_classes: int
-    input_shape: tuple[int, ...]
-    options: dict[str, str]
+    context: BuildContext
     state: dict[str, torch.Tensor]
-    extra: dict[str, Any]  # the data's resources the model was built with (e.g. vocabulary and vectors)
+    trained: Trained
+    factory: str | None = None  # package.module:function of a model from outside the task
+
+    @property
+    def task(self) -> str:
+        return self.context.task
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.context.input_shape
 
     def build(self) -> nn.Module:
         """The model with its trained weights, in evaluation mode."""
         task = get_task(self.task)
-        module = task.build(self.model, self.num_classes, self.input_shape, {"options": self.options, **self.extra})
+        module = task.build(self.factory or self.model, self.context)
         try:
             module.load_state_dict(self.state)
         except RuntimeError as e:
@@ -45,20 +78,27 @@ class Checkpoint:
 
 def save(path: Path, checkpoint: Checkpoint) -> Path:
     """Write the checkpoint through a temporary file and a rename."""
+    ctx = checkpoint.context
+    trained = dataclasses.asdict(checkpoint.trained)
     payload = {
         "format": FORMAT,
-        "task": checkpoint.task,
+        "task": ctx.task,
         "model": checkpoint.model,
-        "dataset": checkpoint.dataset,
-        "num_classes": checkpoint.num_classes,
-        "input_shape": list(checkpoint.input_shape),
-        "options": dict(checkpoint.options),
-        "extra": dict(checkpoint.extra),
-        "model_state": {k: v.detach().cpu() for k, v in checkpoint.state.items()},
+        "factory": checkpoint.factory,
+        "num_classes": ctx.num_classes,
+        "input_shape": list(ctx.input_shape),
+        "options": dict(ctx.options),
+        "data": _cpu(ctx.data.state()) if ctx.data is not None else None,
+        "trained": trained,
+        "model_state": _cpu(checkpoint.state),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
+
+
+def _cpu(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in values.items()}
 
 
 def load(path: Path, task: str | None = None, model: str | None = None) -> Checkpoint:
@@ -69,19 +109,31 @@ def load(path: Path, task: str | None = None, model: str | None = None) -> Check
         raise UsageError(f"{path}: no such checkpoint") from None
     except Exception as e:  # noqa: BLE001 - torch raises many types for a file that is not a checkpoint
         raise UsageError(f"{path}: not a cnnbench checkpoint ({str(e).splitlines()[0]})") from None
+    if isinstance(payload, dict) and payload.get("format") == 1:
+        raise UsageError(f"{path}: a checkpoint of an older cnnbench (format 1) that lacks what the model was fitted "
+                         "with (e.g. the speech normaliser); train it again with --save")  # fmt: skip
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UsageError(f"{path}: not a cnnbench checkpoint of format {FORMAT}")
     if task is not None and payload["task"] != task:
         raise UsageError(f"{path}: a checkpoint of task {payload['task']!r}, not {task!r}")
     if model is not None and payload["model"] != model:
         raise UsageError(f"{path}: a checkpoint of model {payload['model']!r}, not {model!r}")
-    return Checkpoint(
-        payload["task"],
-        payload["model"],
-        payload["dataset"],
-        payload["num_classes"],
-        tuple(payload["input_shape"]),
-        payload["options"],
-        payload["model_state"],
-        payload["extra"],
-    )
+    try:
+        trained = dict(payload["trained"])
+        trained["profile"] = Profile(**trained["profile"])
+        trained["fold"] = tuple(trained["fold"]) if trained.get("fold") else None
+        context = BuildContext(payload["task"], int(payload["num_classes"]), tuple(payload["input_shape"]),
+                               dict(payload["options"]), _data(payload["task"], payload["data"]))  # fmt: skip
+        return Checkpoint(payload["model"], context, payload["model_state"], Trained(**trained), payload["factory"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise UsageError(f"{path}: a damaged cnnbench checkpoint ({type(e).__name__}: {e})") from None
+
+
+def _data(task_name: str, state: dict[str, Any] | None) -> Any:
+    """The task's DataExtra from its stored fields."""
+    if state is None:
+        return None
+    data_type = get_task(task_name).data_type
+    if data_type is None:
+        raise TypeError(f"task {task_name!r} keeps no data in checkpoints, but this one holds {sorted(state)}")
+    return data_type(**state)

@@ -58,6 +58,9 @@ class RunPlan:
     profile_name: str
     profile: Profile
     seed: int = 0
+    # the data split's seed: --seed, the same for every seed of a --seeds request, except for a data set whose
+    # split follows the seed (DataSpec.split_follows_seed): then the run's own seed
+    split_seed: int = 0
     timing: bool = True
     progress: bool = True
     test_dataset: str | None = None  # evaluated on this data set's test split (default: dataset's)
@@ -169,8 +172,10 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
                 # kernel timings do not depend on the seed: time the first seed's runs only
                 first = i == 0 and (fold is None or fold[0] == 0)
                 precision = _precision(request, task.model_spec(plan.model))
+                follows = plan.dataset is not None and task.data_spec(plan.dataset).split_follows_seed
+                split_seed = seed if follows else plan.split_seed
                 plans.append(dataclasses.replace(plan, seed=seed, fold=fold, timing=plan.timing and first,
-                                                 precision=precision))  # fmt: skip
+                                                 precision=precision, split_seed=split_seed))  # fmt: skip
     if request.match_flops is not None:
         if any(p.dataset is None for p in plans):
             raise UsageError("--match-flops sets a training budget; there is no training with --timing-only")
@@ -236,6 +241,7 @@ def _plans_one_seed(
         task=task.name,
         profile_name=request.profile,
         seed=request.seed,
+        split_seed=request.seed,
         timing=request.timing,
         progress=request.progress,
         command=request.command,

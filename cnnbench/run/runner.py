@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from cnnbench.run.compiling import eval_batches, graphs_compiled, train_batches,
 from cnnbench.run.distributed import SINGLE, World, describe, mean_over_ranks, same_on_all_ranks
 from cnnbench.run.plan import RunPlan
 from cnnbench.run.train import Curve, TrainResult, predict, seed_everything, train
-from cnnbench.spec import DataRequest, Profile, Splits, Task, TensorData
+from cnnbench.spec import BuildContext, DataExtra, DataRequest, Profile, Splits, Task, TensorData
 
 
 class DataCache:
@@ -65,15 +66,17 @@ class DataCache:
         input_shape: tuple[int, ...],
         options: Mapping[str, str] | None = None,
         fold: tuple[int, int] | None = None,
+        fitted: DataExtra | None = None,
         seed: int | None = None,
     ) -> Splits:
-        """The data set's splits; `seed` (the run's) draws the split where the data set's split follows it."""
+        """A data set's splits; fitted: the DataExtra of the data a model trains on, when this one is only tested;
+        seed (the run's) draws the split where the data set's split follows it."""
         if not self.available(dataset):
             raise UsageError(f"data set {dataset!r} has no default source; pass --data {dataset}=PATH")
         options = dict(options or {})
         if seed is None or not self.task.data_spec(dataset).split_follows_seed:
             seed = self.seed
-        key = (dataset, input_shape, tuple(sorted(options.items())), fold, seed)
+        key = (dataset, input_shape, tuple(sorted(options.items())), fold, id(fitted), seed)
         if key not in self._loaded:
             request = DataRequest(
                 dataset,
@@ -86,6 +89,7 @@ class DataCache:
                 self.profile,
                 options,
                 fold,
+                fitted,
             )
             self._loaded[key] = self.task.load(request)
         return self._loaded[key]
@@ -94,19 +98,29 @@ class DataCache:
 def prepare_splits(task: Task, plan: RunPlan, data: DataCache, device: torch.device) -> Splits:
     """Train and test data of one run: filtered, limited, normalised on the training data, on device."""
     assert plan.dataset is not None
-    shape = task.model_spec(plan.model).input_shape
-    source = data.get(plan.dataset, shape, plan.options, plan.fold, plan.seed)
-    test_source = source
-    if plan.test_dataset:
-        test_source = data.get(plan.test_dataset, shape, plan.options, plan.fold, plan.seed)
+    shape = task.input_shape(plan.model, plan.options)
+    source = data.get(plan.dataset, shape, plan.options, plan.fold, seed=plan.split_seed)
+    test_source = (data.get(plan.test_dataset, shape, plan.options, plan.fold, fitted=source.data, seed=plan.split_seed)
+                   if plan.test_dataset else source)  # fmt: skip
     train_part = source.train.where(plan.train_where).take(plan.profile.train_limit, plan.seed)
-    test_part = test_source.test.where(plan.test_where).take(plan.profile.test_limit, plan.seed + 1)
-    for part, name, where in ((train_part, plan.dataset, plan.train_where), (test_part, "test", plan.test_where)):
-        if len(part) == 0:
-            raise UsageError(f"no samples left in {name} data after filtering on {dict(where)}")
-    norm = task.normalizer(train_part)
-    dev = norm(source.dev).to(device) if source.dev is not None else None
-    return Splits(norm(train_part).to(device), norm(test_part).to(device), source.notes, dev, source.resources)
+    test_part = scored_split(test_source, plan.test_where, plan.profile.test_limit, plan.seed)
+    if len(train_part) == 0:
+        raise UsageError(f"no samples left in {plan.dataset} data after filtering on {dict(plan.train_where)}")
+    fitted = task.fit(train_part, source.data)
+
+    def ready(split: TensorData) -> TensorData:
+        return task.preprocess(split, fitted).to(device)
+
+    dev = ready(source.dev) if source.dev is not None else None
+    return Splits(ready(train_part), ready(test_part), source.notes, dev, fitted)
+
+
+def scored_split(source: Splits, where: Mapping[str, str], limit: int | None, seed: int) -> TensorData:
+    """The test samples a run of this seed scores: filtered, and a seeded subset of `limit` (seed + 1)."""
+    part = source.test.where(where).take(limit, seed + 1)
+    if len(part) == 0:
+        raise UsageError(f"no samples left in test data after filtering on {dict(where)}")
+    return part
 
 
 @dataclass
@@ -119,9 +133,7 @@ class RunContext:
     splits: Splits | None
     world: World
     model: nn.Module
-    num_classes: int
-    input_shape: tuple[int, ...]
-    resources: dict[str, Any]
+    build: BuildContext  # what the model was built from
     started_utc: str
 
     @property
@@ -129,9 +141,9 @@ class RunContext:
         task, plan = self.task, self.plan
 
         def example(b: int) -> torch.Tensor:
-            return task.example_input(plan.model, b, self.input_shape, self.resources)
+            return task.example_input(plan.model, b, self.build)
 
-        return Workload(self.model, example, self.num_classes, task.loss, self.device, plan.precision)
+        return Workload(self.model, example, self.build.num_classes, task.loss, self.device, plan.precision)
 
     @property
     def timing_batches(self) -> tuple[int, ...]:
@@ -147,14 +159,14 @@ class RunContext:
 
 def build(task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, world: World) -> RunContext:
     """Stage 1: the model, sized for the data (or the spec's shapes for timing only), on the device."""
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    spec = task.model_spec(plan.model)
     seed_everything(plan.seed)
-    num_classes = splits.train.num_classes if splits else spec.num_classes
-    input_shape = tuple(splits.train.x.shape[1:]) if splits else spec.input_shape
-    resources = {"options": dict(plan.options), **(splits.resources if splits else {})}
-    model = plan.precision.layout(task.build(plan.model, num_classes, input_shape, resources).to(device))
-    return RunContext(task, plan, device, splits, world, model, num_classes, input_shape, resources, started)
+    context = task.context(plan.model, plan.options, splits)
+    model = plan.precision.layout(task.build(plan.model, context).to(device))
+    return RunContext(task, plan, device, splits, world, model, context, utc_now())
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def count(ctx: RunContext) -> dict[str, Any]:
@@ -166,9 +178,8 @@ def count(ctx: RunContext) -> dict[str, Any]:
 def flops_train_of(ctx: RunContext, model: str) -> int:
     """Training FLOPs per sample of another of the task's models, built for this run's data."""
     with torch.random.fork_rng(devices=[]):  # building it must not move the run's random state
-        other = ctx.task.build(model, ctx.num_classes, ctx.input_shape, ctx.resources)
-        example = ctx.task.example_input(model, 1, ctx.input_shape, ctx.resources)
-        return count_flops(other, example)["flops_train"]
+        other = ctx.task.build(model, ctx.build)
+        return count_flops(other, ctx.task.example_input(model, 1, ctx.build))["flops_train"]
 
 
 def compute_budget(ctx: RunContext, flops_per_sample: int) -> Profile:
@@ -230,14 +241,19 @@ def fit(ctx: RunContext) -> TrainResult:
 
 def evaluate(ctx: RunContext) -> dict[str, Any]:
     """Stage 3: the task's metrics on the test split (and per reported group), checked equal on every rank."""
-    splits, task = ctx.splits, ctx.task
-    assert splits is not None
+    assert ctx.splits is not None
+    return score(ctx, ctx.splits.test)
+
+
+def score(ctx: RunContext, test: TensorData) -> dict[str, Any]:
+    """The task's metrics of the context's model on prepared data, per reported group too (the record's metrics)."""
+    task = ctx.task
     t0 = time.perf_counter()
-    logits = predict(ctx.model, splits.test.x, precision=ctx.plan.precision)
-    scores = task.evaluate(logits, splits.test.y)
+    logits = predict(ctx.model, test.x, precision=ctx.plan.precision)
+    scores = task.evaluate(logits, test.y)
     same_on_all_ranks(scores[task.primary_metric], ctx.world, ctx.device, f"test {task.primary_metric}")
-    by_group = _by_group(task, logits, splits.test)
-    for group, variants in task.test_variants(splits.test, ctx.plan.options).items():
+    by_group = _by_group(task, logits, test)
+    for group, variants in task.test_variants(test, ctx.plan.options).items():
         by_group[group] = {
             value: task.evaluate(predict(ctx.model, d.x, precision=ctx.plan.precision), d.y)[task.primary_metric]
             for value, d in variants.items()
@@ -260,19 +276,31 @@ def time_kernels(ctx: RunContext, counts: Mapping[str, Any]) -> dict[str, dict[s
     return timing
 
 
-def save_checkpoint(ctx: RunContext) -> None:
+def save_checkpoint(ctx: RunContext, record: rec.Record, record_path: Path | None) -> Path:
+    """--save: the trained model with its build context and where it was trained (the record just written)."""
     plan = ctx.plan
-    assert plan.save_to is not None
-    extra = {k: v for k, v in ctx.resources.items() if k != "options"}
+    assert plan.save_to is not None and plan.dataset is not None
+    trained = checkpoint.Trained(
+        dataset=plan.dataset, profile_name=plan.profile_name, profile=plan.profile, split_seed=plan.split_seed,
+        seed=plan.seed, source=record.dataset.source, test_dataset=plan.test_dataset,
+        test_where=dict(plan.test_where), experiment=plan.experiment, fold=plan.fold, amp=plan.precision.amp,
+        channels_last=plan.precision.channels_last, record=str(record_path) if record_path else None,
+    )  # fmt: skip
     state = ctx.model.state_dict()
-    checkpoint.save(plan.save_to, checkpoint.Checkpoint(plan.task, plan.model, plan.dataset, ctx.num_classes,
-                                                        ctx.input_shape, dict(plan.options), state, extra))  # fmt: skip
+    factory = ctx.task.model_spec(plan.model).factory
+    return checkpoint.save(plan.save_to, checkpoint.Checkpoint(plan.model, ctx.build, state, trained, factory))
 
 
 def run_one(
     task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, world: World = SINGLE
 ) -> rec.Record:
     """Do one run and return its record (not yet written); with several processes, on every rank."""
+    return _run(task, plan, device, splits, world)[1]
+
+
+def _run(
+    task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, world: World
+) -> tuple[RunContext, rec.Record]:
     ctx = build(task, plan, device, splits, world)
     metrics = count(ctx)
     if splits is not None:
@@ -289,11 +317,9 @@ def run_one(
             metrics["graphs_compiled_in_training"] = round(mean_over_ranks(late, world, device) * world.size)
         metrics["train_seconds"] = result.train_seconds
         metrics["train_samples_per_second"] = result.samples_per_second
-        if plan.save_to is not None and world.is_main:
-            save_checkpoint(ctx)
         training = _training(ctx, result, metrics["flops_train"])
     timing = time_kernels(ctx, metrics) if ctx.timing_batches else None
-    return make_record(ctx, metrics, training, timing)
+    return ctx, make_record(ctx, metrics, training, timing)
 
 
 def _training(ctx: RunContext, result: TrainResult, flops_per_sample: int) -> rec.Training:
@@ -339,11 +365,14 @@ def make_record(
     metrics: dict[str, Any],
     training: rec.Training | None,
     timing: dict[str, dict[str, dict]] | None,
+    dataset: rec.Dataset | None = None,
+    evaluation: rec.Evaluation | None = None,
 ) -> rec.Record:
-    """Stage 5: the typed record of the run, with machine, versions and commit."""
+    """Stage 5: the typed record of the run, with machine, versions and commit. dataset: what the data was, when
+    not the run's splits (an evaluation of a checkpoint); evaluation: what the checkpoint was and was scored on."""
     plan, splits, device = ctx.plan, ctx.splits, ctx.device
     machine = machine_info(device)
-    dataset = rec.Dataset(
+    dataset = dataset or rec.Dataset(
         name=plan.dataset,
         source=splits.train.source if splits else None,
         test=plan.test_dataset if splits else None,
@@ -354,7 +383,7 @@ def make_record(
         fold=plan.fold,
     )
     environment = timing_environment() | ({"gpu_sharers": gpu_sharers()} if device.type == "cuda" else {})
-    config = rec.Config(plan.profile, ctx.throughput_batch, ctx.input_shape,
+    config = rec.Config(plan.profile, ctx.throughput_batch, ctx.build.input_shape,
                         rec.SpeedOptions(**plan.precision.as_dict()), plan.threads,
                         plan.flops_match[0] if plan.flops_match else None)  # fmt: skip
     primary = ctx.task.primary_metric
@@ -362,6 +391,7 @@ def make_record(
         "schema_version": rec.SCHEMA_VERSION,
         "task": plan.task,
         "model": plan.model,
+        "factory": ctx.task.model_spec(plan.model).factory,
         "experiment": plan.experiment,
         "primary_metric": primary,
         "dataset": rec.plain(dataset),
@@ -382,6 +412,7 @@ def make_record(
         "metrics": rec.Metrics(**metrics).to_json(primary),
         "training": rec.plain(training),
         "timing": timing,
+        "evaluation": rec.plain(evaluation),
     }
     # through the reader: what the runner writes is checked by the same code that reads it back
     return rec.Record.from_json(data, f"{plan.label} record")
@@ -424,14 +455,22 @@ def record_stem(record: rec.Record) -> str:
     """<utc>_<task>[_<experiment>]_<model>_s<seed>[_f<i>of<k>]_<device>: create_record makes it unique."""
     stamp = record.started_utc.replace(":", "").replace("-", "")
     exp = f"_{record.experiment}" if record.experiment else ""
+    if record.evaluation is not None:  # an evaluation of a checkpoint: on which data
+        exp += f"_eval-{record.dataset.test}"
     fold = record.dataset.fold
     extra = f"_s{record.seed}" + (f"_f{fold[0]}of{fold[1]}" if fold else "")
-    return f"{stamp}_{record.task}{exp}_{record.model}{extra}_{record.device.type}"
+    model = re.sub(r"[^\w.-]+", "-", record.model)  # a factory's package.module:function
+    return f"{stamp}_{record.task}{exp}_{model}{extra}_{record.device.type}"
 
 
 def run_and_write(
     task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, out: Path, world: World = SINGLE
 ) -> Path | None:
-    """Run and write the record (rank 0 only: other ranks return None)."""
-    record = run_one(task, plan, device, splits, world)
-    return rec.create_record(record, out / record.machine_slug, record_stem(record)) if world.is_main else None
+    """Run and write the record, then the checkpoint (--save) naming it (rank 0 only: other ranks return None)."""
+    ctx, record = _run(task, plan, device, splits, world)
+    if not world.is_main:
+        return None
+    path = rec.create_record(record, out / record.machine_slug, record_stem(record))
+    if plan.save_to is not None:
+        save_checkpoint(ctx, record, path)
+    return path

@@ -84,4 +84,4 @@ def load(request: DataRequest) -> Splits:
         ),
         "split_games": {k: len(v) for k, v in parts.items()},
     }
-    return Splits(part("train"), part("test"), notes, dev=part("dev"), resources={"planes": planes})
+    return Splits(part("train"), part("test"), notes, dev=part("dev"))

@@ -7,9 +7,13 @@ position's move and game; both are written to temporary files and renamed when c
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
+import subprocess
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +57,8 @@ def game_positions(game: Game, layout: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(rows), np.asarray(targets, dtype=np.int16)
 
 
-def _work(args: tuple[list[Game], str]) -> list[tuple[np.ndarray, np.ndarray] | str]:
-    games, layout = args
+def extract_games(games: list[Game], layout: str) -> list[tuple[np.ndarray, np.ndarray] | str]:
+    """(packed rows, targets) of each game, or the message of a game that failed to replay."""
     out: list[tuple[np.ndarray, np.ndarray] | str] = []
     for g in games:
         try:
@@ -62,6 +66,62 @@ def _work(args: tuple[list[Game], str]) -> list[tuple[np.ndarray, np.ndarray] | 
         except IllegalMove as e:
             out.append(str(e))
     return out
+
+
+Results = list[tuple[np.ndarray, np.ndarray] | str]
+
+
+class Extraction:
+    """Chunks of games extracted in `workers` worker processes (or in this one with a single worker), results in
+    chunk order. Each worker is a fresh `python -m cnnbench_tasks.go.extract_worker`, never a fork or spawn of
+    the caller: multiprocessing's spawn re-runs the main script in its children, so a script without an
+    `if __name__ == "__main__"` guard would start the extraction again in each (and hang respawning them).
+    Leaving the `with` block by an exception or an interrupt kills the running workers."""
+
+    def __init__(self, layout: str, workers: int) -> None:
+        self.layout, self.workers = layout, workers
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def __enter__(self) -> Extraction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._stopped = True
+            for proc in self._running:
+                proc.kill()
+
+    def map(self, chunks: list[list[Game]]) -> Iterator[Results]:
+        if self.workers <= 1:
+            yield from (extract_games(chunk, self.layout) for chunk in chunks)
+            return
+        with ThreadPoolExecutor(self.workers) as pool:  # threads only wait on the worker processes
+            try:
+                yield from pool.map(self._in_worker, chunks)
+            finally:
+                self.__exit__()
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _in_worker(self, chunk: list[Game]) -> Results:
+        from cnnbench_tasks.go.extract_worker import decode_result, encode_chunk
+
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("extraction stopped")
+            proc = subprocess.Popen([sys.executable, "-m", "cnnbench_tasks.go.extract_worker"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+            self._running.add(proc)
+        try:
+            out, err = proc.communicate(encode_chunk(chunk, self.layout))
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+        if proc.returncode != 0:
+            tail = err.decode(errors="replace")[-500:]
+            raise RuntimeError(f"Go feature worker exited with code {proc.returncode}: {tail}")
+        return decode_result(out)
 
 
 @dataclass
@@ -100,13 +160,13 @@ def load_positions(games: list[Game], layout: str, cache_dir: Path, workers: int
     tmp_rows = rows_path.with_name(f".{rows_path.name}.{os.getpid()}.tmp.npy")
     rows = np.lib.format.open_memmap(tmp_rows, mode="w+", dtype=np.uint8, shape=(total, nbytes))
     ys, game_ids, skipped = np.zeros(total, np.int16), np.zeros(total, np.int32), []
-    chunks = [(games[i : i + CHUNK], layout) for i in range(0, len(games), CHUNK)]
+    chunks = [games[i : i + CHUNK] for i in range(0, len(games), CHUNK)]
     at = 0
     t0 = time.perf_counter()
     bar = tqdm(total=total, desc=f"go features ({layout})", unit="pos", disable=not progress, mininterval=1)
     try:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for ci, results in enumerate(pool.imap(_work, chunks)):
+        with Extraction(layout, workers) as extraction:
+            for ci, results in enumerate(extraction.map(chunks)):
                 for gi, res in enumerate(results, ci * CHUNK):
                     if isinstance(res, str):
                         skipped.append(res)

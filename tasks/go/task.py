@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -13,6 +14,7 @@ from torch import nn
 from cnnbench.measure.statistics import estimate
 from cnnbench.results import claims
 from cnnbench.spec import (
+    BuildContext,
     DataRequest,
     DataSpec,
     ModelSpec,
@@ -26,6 +28,7 @@ from cnnbench.spec import (
     positive_int,
 )
 from cnnbench_tasks.go import data
+from cnnbench_tasks.go.explain import GoRenderer
 from cnnbench_tasks.go.models import AlphaGoPolicy, DensePolicy, Policy, packed_bytes
 from cnnbench_tasks.go.positions import LAYOUTS, planes_of
 
@@ -55,13 +58,22 @@ def _net(model: str, planes: int, options: Mapping[str, str]) -> nn.Module:
     return DensePolicy(planes)
 
 
+def _planes(options: Mapping[str, str]) -> int:
+    """Feature planes of the options' layout: the one number the model, its inputs and the data agree on."""
+    return planes_of(options.get("features", "alphago48"))
+
+
+def _build(name: str, ctx: BuildContext) -> nn.Module:
+    planes = _planes(ctx.options)
+    return Policy(_net(name, planes, ctx.options), planes, ensemble=ctx.options.get("ensemble") == "1")
+
+
 def _spec(name: str, description: str) -> ModelSpec:
-    planes = planes_of("alphago48")
     return ModelSpec(
         name,
-        lambda k, s: Policy(_net(name, planes, {}), planes),
+        functools.partial(_build, name),
         description,
-        (packed_bytes(planes),),
+        (packed_bytes(planes_of("alphago48")),),
         num_classes=361,
         throughput_batch=THROUGHPUT_BATCH,
         default_dataset="sgf",
@@ -123,29 +135,17 @@ class GoTask(Task):
     def load(self, request: DataRequest) -> Splits:
         return data.load(request)
 
-    def build(
-        self,
-        model: str,
-        num_classes: int | None = None,
-        input_shape: tuple[int, ...] | None = None,
-        resources: Mapping[str, Any] | None = None,
-    ) -> nn.Module:
-        self.model_spec(model)
-        options = (resources or {}).get("options", {})
-        planes = int((resources or {}).get("planes", planes_of(options.get("features", "alphago48"))))
-        return Policy(_net(model, planes, options), planes, ensemble=options.get("ensemble") == "1")
+    def input_shape(self, model: str, options: Mapping[str, str]) -> tuple[int, ...]:
+        """Packed rows of the options' feature planes and the legal-move mask."""
+        return (packed_bytes(_planes(options)),)
 
-    def example_input(
-        self,
-        model: str,
-        batch: int,
-        input_shape: tuple[int, ...] | None = None,
-        resources: Mapping[str, Any] | None = None,
-    ) -> torch.Tensor:
-        """Random packed planes with every point legal."""
-        planes = int((resources or {}).get("planes", planes_of("alphago48")))
-        x = torch.randint(0, 256, (batch, packed_bytes(planes)), dtype=torch.uint8)
-        return x
+    def example_input(self, model: str, batch: int, ctx: BuildContext | None = None) -> torch.Tensor:
+        """Random packed planes of the context's width (every bit random: some points illegal)."""
+        ctx = ctx or self.context(model)
+        return torch.randint(0, 256, (batch, *ctx.input_shape), dtype=torch.uint8)
+
+    def renderer(self) -> GoRenderer:
+        return GoRenderer()
 
     def evaluate(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         top5 = logits.topk(5, dim=1).indices

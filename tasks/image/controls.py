@@ -40,7 +40,7 @@ def apply(splits: Splits, permute: str, factor: int) -> Splits:
 
     notes = dict(splits.notes) | {"permute": permute, "permutation_seed": PERMUTATION_SEED, "downsample": factor}
     dev = one(splits.dev) if splits.dev is not None else None
-    return Splits(one(splits.train), one(splits.test), notes, dev, splits.resources)
+    return Splits(one(splits.train), one(splits.test), notes, dev, splits.data)
 
 
 def shifted_tests(test: TensorData, max_shift: int) -> dict[str, TensorData]:

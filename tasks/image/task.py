@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from cnnbench.errors import UsageError
 from cnnbench.measure.statistics import estimate
 from cnnbench.results import claims
 from cnnbench.spec import (
+    BuildContext,
     DataRequest,
     DataSpec,
     Experiment,
@@ -37,8 +39,9 @@ PROPERTY_ANCHOR = "the lecture's argument; no published measurement of this ladd
 LADDER = ("dnn", "dnn-small", "local-nopool", "cnn-nopool", "lecture-cnn")
 
 
-def _dnn_small(k: int, s: tuple[int, ...]) -> DNN:
+def _dnn_small(ctx: BuildContext) -> DNN:
     """A DNN with about the lecture CNN's parameter count for this input (137,660 at 28x28)."""
+    k, s = ctx.num_classes, ctx.input_shape
     cnn = sum(p.numel() for p in LectureCNN(k, s[0], s[1]).parameters())
     features = s[0] * s[1] * s[2]
     return DNN(k, features, hidden_for_params(cnn, features, k))
@@ -65,8 +68,8 @@ CIFAR_SHAPE = (3, 32, 32)
 IMAGENET_SHAPE = (3, 224, 224)  # Krizhevsky et al. 2012; the input size of VGG, GoogLeNet and ResNet
 
 
-def _tv(name: str, num_classes: int, _shape: tuple[int, ...]):
-    return torchvision_model(name, num_classes)
+def _tv(name: str, ctx: BuildContext):
+    return torchvision_model(name, ctx.num_classes)
 
 
 def _imagenet(name: str, description: str) -> ModelSpec:
@@ -164,7 +167,7 @@ class ImageTask(Task):
     models = {
         "lecture-cnn": ModelSpec(
             "lecture-cnn",
-            lambda k, s: LectureCNN(k, s[0], s[1]),
+            lambda ctx: LectureCNN(ctx.num_classes, *ctx.input_shape[:2]),
             "lecture: Conv 25@3x3, pool, Conv 50@3x3, pool, Dense 100, Dense 10",
             MNIST_SHAPE,
             default_dataset="mnist",
@@ -175,7 +178,7 @@ class ImageTask(Task):
         ),
         "dnn": ModelSpec(
             "dnn",
-            lambda k, s: DNN(k, s[0] * s[1] * s[2]),
+            lambda ctx: DNN(ctx.num_classes, math.prod(ctx.input_shape)),
             "lecture's fully connected comparison, 784-500-500-10",
             MNIST_SHAPE,
             default_dataset="mnist",
@@ -183,7 +186,7 @@ class ImageTask(Task):
         ),
         "resnet20": ModelSpec(
             "resnet20",
-            lambda k, s: CifarResNet(k, n=3),
+            lambda ctx: CifarResNet(ctx.num_classes, n=3),
             "ResNet-20 for 32x32 colour images (He et al. 2016, Sec. 4.2)",
             CIFAR_SHAPE,
             throughput_batch=128,
@@ -199,11 +202,12 @@ class ImageTask(Task):
         "dnn-small": _ladder_spec("dnn-small", _dnn_small, "a DNN with the lecture CNN's parameter count"),
         "local-nopool": _ladder_spec(
             "local-nopool",
-            lambda k, s: LadderNet("local", k, s[0], s[1]),
+            lambda ctx: LadderNet("local", ctx.num_classes, *ctx.input_shape[:2]),
             "the lecture CNN's layers locally connected (unshared weights, unfold + einsum), no pooling",
         ),
         "cnn-nopool": _ladder_spec(
-            "cnn-nopool", lambda k, s: LadderNet("conv", k, s[0], s[1]), "the lecture CNN without its pooling"
+            "cnn-nopool", lambda ctx: LadderNet("conv", ctx.num_classes, *ctx.input_shape[:2]),
+            "the lecture CNN without its pooling",
         ),
         "vgg16": _imagenet("vgg16", "VGG-16 (Simonyan & Zisserman 2015), torchvision, random weights"),
         "googlenet": _imagenet("googlenet", "GoogLeNet (Szegedy et al. 2015), torchvision, random weights"),

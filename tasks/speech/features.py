@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cnnbench.spec import DataExtra
+
 SAMPLE_RATE = 8000  # FSDD's rate; every other source is resampled to it explicitly
 CLIP_SAMPLES = SAMPLE_RATE  # clips are centred in a 1 s window (cropped or zero-padded)
 
@@ -101,8 +103,18 @@ def log_mel(waves: torch.Tensor, cfg: MelConfig, device: torch.device, batch: in
     return torch.cat(outs) if outs else torch.zeros(0, 3 if cfg.deltas else 1, cfg.n_mels, 0)
 
 
-def band_normalizer(train_x: torch.Tensor):
-    """Per-band (and per-channel) mean and std over the training inputs; returns the transform."""
-    mean = train_x.mean(dim=(0, 3), keepdim=True)
-    std = train_x.std(dim=(0, 3), keepdim=True).clamp_min(1e-5)
-    return lambda x: (x - mean.to(x.device)) / std.to(x.device)
+@dataclass(frozen=True)
+class BandNorm(DataExtra):
+    """Per-band (and per-channel) mean and std of the training inputs: fitted on the training split only, kept in
+    checkpoints (a model fed unnormalised spectrograms predicts nonsense without an error)."""
+
+    mean: torch.Tensor  # (1, C, bands, 1)
+    std: torch.Tensor
+
+    @classmethod
+    def fit(cls, train_x: torch.Tensor) -> BandNorm:
+        mean = train_x.mean(dim=(0, 3), keepdim=True)
+        return cls(mean, train_x.std(dim=(0, 3), keepdim=True).clamp_min(1e-5))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cnnbench.errors import UsageError
 from cnnbench.modules.shift import shift
 from cnnbench.results import claims
 from cnnbench.spec import (
+    DataExtra,
     DataRequest,
     DataSpec,
     Experiment,
+    ModelFactory,
     ModelSpec,
     Profile,
     Splits,
@@ -23,7 +24,8 @@ from cnnbench.spec import (
     one_of,
 )
 from cnnbench_tasks.speech import data
-from cnnbench_tasks.speech.features import band_normalizer
+from cnnbench_tasks.speech.explain import SpectrogramRenderer
+from cnnbench_tasks.speech.features import BandNorm
 from cnnbench_tasks.speech.models import DNN, CNN2d, FreqCNN, FreqCNNLSTM
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ def _shift_name(seen: str, unseen: str, equal_flops: bool = False) -> str:
 
 def _spec(
     name: str,
-    builder: Callable,
+    builder: ModelFactory,
     description: str,
     datasets: tuple[str, ...],
     overrides: dict[str, dict[str, Any]] | None = None,
@@ -64,6 +66,7 @@ def _spec(
 class SpeechTask(Task):
     name = "speech"
     modality = "audio"
+    data_type = BandNorm
     primary_metric = "accuracy"
     # FSDD publishes no benchmark score; 95% on its official split is cnnbench's own aim, stated as such
     targets = (Target("fsdd", 0.95, "cnnbench's aim for FSDD's official split (no published benchmark)"),)
@@ -86,20 +89,25 @@ class SpeechTask(Task):
     models = {
         "freq-cnn": _spec(
             "freq-cnn",
-            lambda k, s: FreqCNN(k, s),
+            lambda ctx: FreqCNN(ctx.num_classes, ctx.input_shape),
             "filters span all frames and 8 bands, slide along frequency only (Abdel-Hamid et al. 2014)",
             CLIP_DATASETS + ("synth-phonemes",),
         ),
         "cnn-2d": _spec(
             "cnn-2d",
-            lambda k, s: CNN2d(k, s),
+            lambda ctx: CNN2d(ctx.num_classes, ctx.input_shape),
             "3x3 filters over time and frequency, 2x2 pooling",
             CLIP_DATASETS + ("synth-phonemes",),
         ),
-        "dnn": _spec("dnn", lambda k, s: DNN(k, s), "fully connected, 2 x 512", CLIP_DATASETS + ("synth-phonemes",)),
+        "dnn": _spec(
+            "dnn",
+            lambda ctx: DNN(ctx.num_classes, ctx.input_shape),
+            "fully connected, 2 x 512",
+            CLIP_DATASETS + ("synth-phonemes",),
+        ),
         "freq-cnn-lstm": _spec(
             "freq-cnn-lstm",
-            lambda k, s: FreqCNNLSTM(k, s),
+            lambda ctx: FreqCNNLSTM(ctx.num_classes, ctx.input_shape),
             "frequency CNN per 5-frame window, LSTM over time",
             CLIP_DATASETS,
             # default: 2 epochs, not 4: 9.3 s/epoch on the digits, 20x freq-cnn (2 epochs 94.0 +- 1.6%, 4 97.8%)
@@ -173,14 +181,17 @@ class SpeechTask(Task):
         return {"band_shift": {str(b): dataclasses.replace(test, x=shift(test.x, b, fill, dim=-2))
                                for b in range(k + 1)}} if k else {}  # fmt: skip
 
-    def normalizer(self, train: TensorData) -> Callable[[TensorData], TensorData]:
+    def fit(self, train: TensorData, data: DataExtra | None) -> BandNorm:
         """Per-band mean and variance from the training data only (also for a test set from elsewhere)."""
-        norm = band_normalizer(train.x)
+        return BandNorm.fit(train.x)
 
-        def apply(d: TensorData) -> TensorData:
-            return dataclasses.replace(d, x=norm(d.x))
+    def preprocess(self, split: TensorData, data: DataExtra | None) -> TensorData:
+        if not isinstance(data, BandNorm):
+            raise UsageError(f"speech inputs need the band normaliser fitted on the training data, got {data!r}")
+        return dataclasses.replace(split, x=data(split.x))
 
-        return apply
+    def renderer(self) -> SpectrogramRenderer:
+        return SpectrogramRenderer()
 
     def summarize(self, records: list[Record]) -> list[str]:
         """The lecture's claim over seeds: a frequency-only CNN loses less accuracy than the DNN and the 2-D CNN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 
 from cnnbench.data.wheel import fetch_wheel
 from cnnbench.errors import UsageError
-from cnnbench.spec import DataRequest, Splits, TensorData
+from cnnbench.spec import DataExtra, DataRequest, Splits, TensorData
 from cnnbench_tasks.text import corpus as corpora
 from cnnbench_tasks.text import embedding
 from cnnbench_tasks.text.splits import DEV_FRACTION, split
@@ -80,6 +81,15 @@ def load(request: DataRequest) -> Splits:
     return _assemble(request, tokens, labels, parts, source, skipped)
 
 
+@dataclass(frozen=True)
+class TextData(DataExtra):
+    """The text task's DataExtra: the training split's vocabulary (id = index) and its word vectors, which the
+    models embed with; kept in checkpoints, so other data is encoded with the ids the model learned."""
+
+    vocabulary: tuple[str, ...]
+    vectors: torch.Tensor  # (len(vocabulary), dim)
+
+
 def _assemble(
     request: DataRequest,
     tokens: list[list[str]],
@@ -89,16 +99,22 @@ def _assemble(
     skipped: dict[str, int],
 ) -> Splits:
     train_tokens = [tokens[i] for i in parts["train"]]
-    vocab = Vocabulary.build(train_tokens)
     length = max(MIN_LENGTH, max(len(t) for t in tokens))
-    extra = request.options.get("w2v_text") or None
-    choice = request.options.get("embedding", "glove-50")
-    kv, described = embedding.word_vectors(
-        choice, request.cache_dir, train_tokens, request.seed, Path(extra) if extra else None, set(vocab.words)
-    )
-    dim = kv.vector_size if kv is not None else DEFAULT_DIM
-    scale = request.options.get("vector_scale", "random")
-    matrix, factor = embedding.embedding_matrix(vocab, kv, request.seed, dim, scale)
+    fitted = request.fitted
+    scale, factor = request.options.get("vector_scale", "random"), 1.0
+    if isinstance(fitted, TextData):  # tested only: encoded with the vocabulary and vectors trained with
+        vocab, kv, choice, described = Vocabulary(fitted.vocabulary), None, "as trained", "the model's own"
+        text_data = fitted
+    else:
+        vocab = Vocabulary.build(train_tokens)
+        extra = request.options.get("w2v_text") or None
+        choice = request.options.get("embedding", "glove-50")
+        kv, described = embedding.word_vectors(
+            choice, request.cache_dir, train_tokens, request.seed, Path(extra) if extra else None, set(vocab.words)
+        )
+        dim = kv.vector_size if kv is not None else DEFAULT_DIM
+        matrix, factor = embedding.embedding_matrix(vocab, kv, request.seed, dim, scale)
+        text_data = TextData(vocab.words, torch.from_numpy(matrix))
 
     def part(name: str) -> TensorData:
         idx = parts[name]
@@ -107,6 +123,7 @@ def _assemble(
         return TensorData(x, y, 2, f"{source} [{name}]")
 
     test_labels = labels[parts["test"]]
+    coverage = embedding.coverage(vocab, kv, [tokens[i] for i in parts["test"]])
     notes = {
         "sentences": len(tokens),
         "skipped": skipped,
@@ -118,15 +135,10 @@ def _assemble(
         "mean_length": round(float(np.mean([len(t) for t in tokens])), 2),
         "embedding": choice,
         "embedding_source": described,
-        "embedding_dim": dim,
+        "embedding_dim": text_data.vectors.shape[1],
         "vector_scale": scale,
         "vector_scale_factor": round(factor, 6),
-        "coverage": embedding.coverage(vocab, kv, [tokens[i] for i in parts["test"]]),
+        "coverage": coverage if text_data is not fitted else {"test_tokens_oov": coverage["test_tokens_oov"]},
         "test_majority_class": round(max(Counter(test_labels.tolist()).values()) / len(test_labels), 4),
     }
-    resources = {
-        "vectors": torch.from_numpy(matrix),
-        "kmax_k": int(request.options.get("kmax_k", 4)),
-        "vocabulary": list(vocab.words),  # kept in checkpoints, for per-word saliency
-    }
-    return Splits(part("train"), part("test"), notes, dev=part("dev"), resources=resources)
+    return Splits(part("train"), part("test"), notes, dev=part("dev"), data=text_data)

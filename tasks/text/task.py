@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -12,6 +12,7 @@ from torch import nn
 from cnnbench.measure.statistics import estimate
 from cnnbench.results import claims
 from cnnbench.spec import (
+    BuildContext,
     DataRequest,
     DataSpec,
     Experiment,
@@ -25,7 +26,9 @@ from cnnbench.spec import (
     positive_int,
 )
 from cnnbench_tasks.text import data
+from cnnbench_tasks.text.data import TextData
 from cnnbench_tasks.text.embedding import NAMED, check_choice, check_scale
+from cnnbench_tasks.text.explain import TextRenderer
 from cnnbench_tasks.text.models import DCNN, BagOfEmbeddings, KimCNN
 
 if TYPE_CHECKING:
@@ -59,11 +62,16 @@ def _timing_vectors() -> torch.Tensor:
     return v
 
 
+def _vectors(ctx: BuildContext) -> torch.Tensor:
+    """The data's word vectors, or random 50-d ones of MR's vocabulary size when built without data."""
+    return ctx.data.vectors if isinstance(ctx.data, TextData) else _timing_vectors()
+
+
 def _spec(name: str) -> ModelSpec:
     build, description = BUILDERS[name]
     return ModelSpec(
         name,
-        lambda k, s: build(k, _timing_vectors(), 4),
+        lambda ctx: build(ctx.num_classes, _vectors(ctx), int(ctx.options.get("kmax_k", 4))),
         description,
         (TIMING_LENGTH,),
         num_classes=2,
@@ -95,6 +103,7 @@ def _text_config(r: Record) -> tuple[str, ...]:
 class TextTask(Task):
     name = "text"
     modality = "text"
+    data_type = TextData
     primary_metric = "accuracy"
     # Kim 2014, Table 2, MR: CNN-rand 76.1%, CNN-static 81.0% (10-fold CV on Pang & Lee's 10,662 sentences;
     # the default corpus here is a different copy, see README)
@@ -169,31 +178,13 @@ class TextTask(Task):
     def load(self, request: DataRequest) -> Splits:
         return data.load(request)
 
-    def build(
-        self,
-        model: str,
-        num_classes: int | None = None,
-        input_shape: tuple[int, ...] | None = None,
-        resources: Mapping[str, Any] | None = None,
-    ) -> nn.Module:
-        """A text model over the data's vocabulary and vectors (random 50-d vectors when built without data)."""
-        self.model_spec(model)
-        resources = resources or {}
-        vectors = resources.get("vectors")
-        if vectors is None:
-            vectors = _timing_vectors()
-        return BUILDERS[model][0](num_classes or 2, vectors, int(resources.get("kmax_k", 4)))
-
-    def example_input(
-        self,
-        model: str,
-        batch: int,
-        input_shape: tuple[int, ...] | None = None,
-        resources: Mapping[str, Any] | None = None,
-    ) -> torch.Tensor:
+    def example_input(self, model: str, batch: int, ctx: BuildContext | None = None) -> torch.Tensor:
         """Random word ids of a sentence of average length, no padding (the data's own length is ignored)."""
-        vocab = len(resources["vectors"]) if resources and "vectors" in resources else TIMING_VOCAB
+        vocab = len(ctx.data.vocabulary) if ctx is not None and isinstance(ctx.data, TextData) else TIMING_VOCAB
         return torch.randint(2, vocab, (batch, TIMING_LENGTH))
+
+    def renderer(self) -> TextRenderer:
+        return TextRenderer()
 
     def experiments(self) -> list[Experiment]:
         return [

@@ -71,7 +71,8 @@ def test_run_records_compile_time(mnist_dir: Path, tmp_path: Path) -> None:
 
 def test_go_compiles_its_network_only() -> None:
     task = get_task("go")
-    model = task.build("alphago-policy", resources={"options": {"filters": "4", "layers": "3"}})
+    options = task.resolve_options({"filters": "4", "layers": "3"})
+    model = task.build("alphago-policy", task.context("alphago-policy", options))
     assert model.compile_targets() == [model.net]
 
 

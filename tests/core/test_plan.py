@@ -128,12 +128,11 @@ def test_a_compute_budget_becomes_samples_and_epochs_for_the_model() -> None:
     one = RunRequest(task="image", models=("dnn",), dataset="mnist", match_flops="lecture-cnn", seeds=(0,))
     (plan,) = plan_runs(task, one)
     train = TensorData(torch.zeros(1000, 1, 28, 28), torch.zeros(1000, dtype=torch.long), 10, "zeros")
-    ctx = types.SimpleNamespace(task=task, plan=plan, splits=types.SimpleNamespace(train=train), num_classes=10,
-                                input_shape=(1, 28, 28), resources={"options": {}})  # fmt: skip
+    build = task.context("dnn", plan.options)
+    ctx = types.SimpleNamespace(task=task, plan=plan, splits=types.SimpleNamespace(train=train), build=build)
 
     def train_flops(model: str) -> int:
-        built = task.build(model, 10, (1, 28, 28), {"options": {}})
-        return count_flops(built, task.example_input(model, 1, (1, 28, 28), {"options": {}}))["flops_train"]
+        return count_flops(task.build(model, build), task.example_input(model, 1, build))["flops_train"]
 
     cnn, dnn = train_flops("lecture-cnn"), train_flops("dnn")
     profile = compute_budget(ctx, dnn)

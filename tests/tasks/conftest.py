@@ -1,11 +1,13 @@
 """Tiny data sets in each task's real format, shared by the task tests and the registry-wide ones:
-rt-polarity sentences (Latin-1) and SGF games."""
+rt-polarity sentences (Latin-1), SGF games and WAV recordings in FSDD's layout (a tone per digit: learnable)."""
 
 from __future__ import annotations
 
 import random
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 GOOD = ["wonderful", "moving", "brilliant", "funny", "charming", "gorgeous"]
@@ -57,11 +59,50 @@ def legal_game(seed: int, moves: int = 60) -> str:
     return f"(;GM[1]SZ[19]KM[6.5]{body})"
 
 
+def write_games(folder: Path, seeds: range, name: str = "games.sgf") -> Path:
+    """An SGF collection of one legal game per seed in folder/name; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("\n".join(legal_game(s) for s in seeds) + "\n")
+    return folder
+
+
+@pytest.fixture(name="write_games")
+def write_games_fixture():
+    """write_games(folder, seeds, name="games.sgf"): an SGF collection of legal games, one per seed."""
+    return write_games
+
+
 @pytest.fixture
 def sgf_dir(tmp_path: Path) -> Path:
     """A folder of two SGF collections, 24 legal games."""
-    folder = tmp_path / "sgf"
-    folder.mkdir()
     for f in range(2):
-        (folder / f"games{f}.sgf").write_text("\n".join(legal_game(12 * f + i) for i in range(12)) + "\n")
+        write_games(tmp_path / "sgf", range(12 * f, 12 * f + 12), f"games{f}.sgf")
+    return tmp_path / "sgf"
+
+
+def write_wav(path: Path, rate: int, seconds: float = 0.4, freq: float = 440.0, width: int = 2) -> None:
+    t = np.arange(int(rate * seconds)) / rate
+    audio = (8000 * np.sin(2 * np.pi * freq * t)).astype("<i2")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(audio.tobytes() if width == 2 else (audio >> 8).astype(np.int8).tobytes())
+
+
+@pytest.fixture(name="write_wav")
+def write_wav_fixture():
+    """write_wav(path, rate, seconds=0.4, freq=440.0, width=2): a 16-bit (or 8-bit) mono sine tone."""
+    return write_wav
+
+
+@pytest.fixture
+def fsdd_dir(tmp_path: Path) -> Path:
+    """recordings/ of FSDD's layout: 10 digits x 2 speakers x 7 takes, a tone of its own per digit."""
+    folder = tmp_path / "fsdd" / "recordings"
+    for digit in range(10):
+        for speaker in ("jackson", "theo"):
+            for take in range(7):
+                write_wav(folder / f"{digit}_{speaker}_{take}.wav", 8000, freq=200 + 100 * digit)
     return folder

@@ -10,6 +10,7 @@ from cnnbench.modules.shift import shift
 from cnnbench.registry import get_task
 from cnnbench.results.record import read_record
 from cnnbench.run.plan import RunRequest, plan_runs
+from cnnbench.spec import BuildContext
 from cnnbench_tasks.image import controls
 from cnnbench_tasks.image.models import DNN
 from cnnbench_tasks.image.task import LADDER, properties_claims
@@ -86,7 +87,7 @@ def test_every_rung_builds_for_full_and_downsampled_images(side: int) -> None:
     task = get_task("image")
     counts = {}
     for model in LADDER:
-        net = task.build(model, 10, (1, side, side), {})
+        net = task.build(model, BuildContext("image", 10, (1, side, side), task.resolve_options({})))
         assert net(torch.zeros(2, 1, side, side)).shape == (2, 10)
         counts[model] = sum(p.numel() for p in net.parameters())
     assert abs(counts["dnn-small"] - counts["lecture-cnn"]) < 0.02 * counts["lecture-cnn"]

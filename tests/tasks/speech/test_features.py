@@ -55,7 +55,7 @@ def test_centre_pads_and_crops() -> None:
 
 def test_band_normaliser_uses_training_statistics() -> None:
     train = torch.randn(50, 1, 40, 11) * 3 + 2
-    norm = features.band_normalizer(train)
+    norm = features.BandNorm.fit(train)
     out = norm(train)
     assert out.mean(dim=(0, 3)).abs().max() < 1e-4
     shifted = norm(train + 1.0)  # a test set is transformed with the training set's numbers

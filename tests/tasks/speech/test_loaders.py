@@ -1,9 +1,7 @@
-"""FSDD and Speech Commands loaders on fixtures in their real layouts, written here."""
+"""FSDD and Speech Commands loaders on fixtures in their real layouts (WAV files written by conftest.py)."""
 
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -11,27 +9,6 @@ from cnnbench.errors import UsageError
 from cnnbench_tasks.speech import data
 
 CPU = torch.device("cpu")
-
-
-def write_wav(path: Path, rate: int, seconds: float = 0.4, freq: float = 440.0, width: int = 2) -> None:
-    t = np.arange(int(rate * seconds)) / rate
-    audio = (8000 * np.sin(2 * np.pi * freq * t)).astype("<i2")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(audio.tobytes() if width == 2 else (audio >> 8).astype(np.int8).tobytes())
-
-
-@pytest.fixture
-def fsdd_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "fsdd" / "recordings"
-    for digit in range(10):
-        for speaker in ("jackson", "theo"):
-            for take in range(7):
-                write_wav(folder / f"{digit}_{speaker}_{take}.wav", 8000, freq=200 + 100 * digit)
-    return folder
 
 
 def test_fsdd_official_split(fsdd_dir: Path) -> None:
@@ -42,13 +19,13 @@ def test_fsdd_official_split(fsdd_dir: Path) -> None:
     assert set(splits.train.groups["speaker"]) == {"jackson", "theo"}
 
 
-def test_fsdd_wrong_rate_names_file(fsdd_dir: Path) -> None:
+def test_fsdd_wrong_rate_names_file(fsdd_dir: Path, write_wav) -> None:
     write_wav(fsdd_dir / "3_theo_2.wav", 16000)
     with pytest.raises(UsageError, match=r"3_theo_2.wav: sample rate 16000 Hz, expected 8000 Hz"):
         data.load_fsdd(fsdd_dir, CPU)
 
 
-def test_fsdd_empty_and_unreadable(fsdd_dir: Path) -> None:
+def test_fsdd_empty_and_unreadable(fsdd_dir: Path, write_wav) -> None:
     write_wav(fsdd_dir / "3_theo_2.wav", 8000, seconds=0)
     with pytest.raises(UsageError, match=r"3_theo_2.wav: empty audio"):
         data.load_fsdd(fsdd_dir, CPU)
@@ -57,14 +34,14 @@ def test_fsdd_empty_and_unreadable(fsdd_dir: Path) -> None:
         data.load_fsdd(fsdd_dir, CPU)
 
 
-def test_fsdd_bad_name(fsdd_dir: Path) -> None:
+def test_fsdd_bad_name(fsdd_dir: Path, write_wav) -> None:
     write_wav(fsdd_dir / "seven.wav", 8000)
     with pytest.raises(UsageError, match=r"seven.wav: name is not \{digit\}_\{speaker\}_\{take\}.wav"):
         data.load_fsdd(fsdd_dir, CPU)
 
 
 @pytest.fixture
-def commands_dir(tmp_path: Path) -> Path:
+def commands_dir(tmp_path: Path, write_wav) -> Path:
     root = tmp_path / "speech_commands_v0.02"
     for k, word in enumerate(("yes", "no", "up")):
         for i in range(4):
@@ -88,7 +65,7 @@ def test_speechcommands_missing_list(commands_dir: Path) -> None:
         data.load_speechcommands(commands_dir, CPU)
 
 
-def test_speechcommands_wrong_rate(commands_dir: Path) -> None:
+def test_speechcommands_wrong_rate(commands_dir: Path, write_wav) -> None:
     write_wav(commands_dir / "up" / "spk3_nohash_0.wav", 8000)
     with pytest.raises(UsageError, match=r"up/spk3_nohash_0.wav: sample rate 8000 Hz, expected 16000 Hz"):
         data.load_speechcommands(commands_dir, CPU)

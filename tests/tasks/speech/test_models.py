@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from cnnbench.registry import get_task
+from cnnbench.spec import BuildContext
 from cnnbench_tasks.speech.models import FreqConv
 
 TASK = get_task("speech")
@@ -30,6 +31,6 @@ def test_freq_filters_span_all_frames() -> None:
 @pytest.mark.parametrize("name", sorted(TASK.models))
 @pytest.mark.parametrize("shape", [(1, 40, 101), (1, 40, 11)])
 def test_models_accept_clip_and_window_inputs(name: str, shape: tuple) -> None:
-    model = TASK.build(name, 7, shape).eval()
+    model = TASK.build(name, BuildContext("speech", 7, shape)).eval()
     with torch.inference_mode():
         assert model(torch.randn(2, *shape)).shape == (2, 7)

@@ -8,8 +8,9 @@ import torch
 from cnnbench.cli.main import main
 from cnnbench.errors import UsageError
 from cnnbench.registry import get_task
-from cnnbench.spec import DataRequest
+from cnnbench.spec import BuildContext, DataRequest
 from cnnbench_tasks.text import embedding
+from cnnbench_tasks.text.data import TextData
 from cnnbench_tasks.text.vocab import PAD, Vocabulary
 
 TASK = get_task("text")
@@ -24,7 +25,7 @@ def test_mr_from_rt_polarity_with_random_vectors(rt_dir: Path, isolated_cache: P
     n = len(splits.train) + len(splits.dev) + len(splits.test)
     assert n == 120 and len(splits.test) == 12 and splits.notes["split"] == {"train": 98, "dev": 10, "test": 12}
     assert splits.train.x.dtype == torch.long and splits.train.x.shape[1] == splits.notes["max_length"]
-    vectors = splits.resources["vectors"]
+    vectors = splits.data.vectors
     assert vectors.shape == (splits.notes["vocabulary"], 50) and torch.equal(vectors[PAD], torch.zeros(50))
     assert splits.notes["coverage"]["vocab_types_with_vector"] == 0.0
     train_words = {w for row in splits.train.x.tolist() for w in row}
@@ -119,6 +120,8 @@ def test_word_saliency_from_a_checkpoint(rt_dir: Path, tmp_path: Path, capsys: p
     assert printed.count("\x1b[48;5;") > 6 and "pred" in printed  # coloured words in the terminal
     png = tmp_path / "pics" / "text-kim-cnn-multichannel_saliency.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["explain", "occlusion", *out]) == 2  # the task's renderer: no pixels to cover in a sentence
+    assert "a sentence is word ids: use saliency" in capsys.readouterr().err
 
 
 def test_token_saliency_marks_only_real_words() -> None:
@@ -127,7 +130,8 @@ def test_token_saliency_marks_only_real_words() -> None:
     torch.manual_seed(0)
     vectors = torch.randn(50, 8)
     vectors[0] = 0
-    model = TASK.build("kim-cnn-non-static", 2, None, {"vectors": vectors})
+    words = tuple(f"w{i}" for i in range(len(vectors)))
+    model = TASK.build("kim-cnn-non-static", BuildContext("text", 2, (8,), {}, TextData(words, vectors)))
     ids = torch.tensor([[5, 6, 7, 8, 9, 0, 0, 0], [5, 6, 0, 0, 0, 0, 0, 0]])
     sal = token_saliency(model, ids, torch.tensor([0, 1]))
     assert sal.shape == ids.shape and (sal[ids == 0] == 0).all() and (sal[0, :5] > 0).any()

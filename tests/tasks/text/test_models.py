@@ -2,6 +2,8 @@ import pytest
 import torch
 
 from cnnbench.registry import get_task
+from cnnbench.spec import BuildContext
+from cnnbench_tasks.text.data import TextData
 from cnnbench_tasks.text.models import DCNN, KimCNN, as_conv2d, conv2d_formulation, dynamic_k
 from cnnbench_tasks.text.pooling import trim
 
@@ -13,6 +15,12 @@ def _vectors(vocab: int = 300, dim: int = 12) -> torch.Tensor:
     v = torch.randn(vocab, dim)
     v[0] = 0
     return v
+
+
+def _context(vectors: torch.Tensor, **options: str) -> BuildContext:
+    """A build context with the given word vectors (a vocabulary of placeholder words) and options."""
+    words = tuple(f"w{i}" for i in range(len(vectors)))
+    return BuildContext("text", 2, (18,), TASK.resolve_options(options), TextData(words, vectors))
 
 
 def _batch() -> torch.Tensor:
@@ -27,7 +35,7 @@ def _batch() -> torch.Tensor:
 def test_output_does_not_depend_on_the_batch(name: str) -> None:
     """Padding never leaks: a sentence scores the same alone as in a batch with longer ones."""
     torch.manual_seed(0)
-    model = TASK.build(name, 2, None, {"vectors": _vectors(), "kmax_k": 3}).eval()
+    model = TASK.build(name, _context(_vectors(), kmax_k="3")).eval()
     ids = _batch()
     together = model(ids)
     for row in range(len(ids)):
@@ -38,7 +46,7 @@ def test_output_does_not_depend_on_the_batch(name: str) -> None:
 @pytest.mark.parametrize("name", list(TASK.models))
 def test_trains_a_step(name: str) -> None:
     torch.manual_seed(0)
-    model = TASK.build(name, 2, None, {"vectors": _vectors(), "kmax_k": 3}).train()
+    model = TASK.build(name, _context(_vectors(), kmax_k="3")).train()
     loss = TASK.loss(model(_batch()), torch.tensor([0, 1, 0, 1, 1]))
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
@@ -73,7 +81,7 @@ def test_multichannel_is_each_filter_on_both_channels_added() -> None:
 )
 def test_static_vectors_stay_fixed(name: str, frozen: list[str], trained: list[str]) -> None:
     vectors = _vectors()
-    model = TASK.build(name, 2, None, {"vectors": vectors})
+    model = TASK.build(name, _context(vectors))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     TASK.loss(model(_batch()), torch.tensor([0, 1, 0, 1, 1])).backward()
@@ -86,7 +94,7 @@ def test_static_vectors_stay_fixed(name: str, frozen: list[str], trained: list[s
 
 def test_rand_ignores_pretrained_vectors() -> None:
     vectors = _vectors()
-    model = TASK.build("kim-cnn-rand", 2, None, {"vectors": vectors})
+    model = TASK.build("kim-cnn-rand", _context(vectors))
     assert model.embed.weight.shape == vectors.shape
     assert model.embed.weight.abs().max() <= 0.25 and not torch.equal(model.embed.weight, vectors)
 
@@ -108,3 +116,17 @@ def test_dcnn_pools_dynamically_then_to_k_top() -> None:
     assert seen["p1"].shape[2] == 8  # ceil(15 / 2), the batch's largest k_1
     assert (seen["p1"][1, :, 4:] == 0).all() and (seen["p1"][1, :, :4] != 0).any()
     assert seen["top"].shape[1] == 6 * 14 * 4  # 12 rows folded to 6, 14 maps, k_top 4
+
+
+def test_timing_only_builds_the_kmax_k_it_records(tmp_path) -> None:
+    """--option kmax_k reaches the timing-only build too: the record's options and its model agree."""
+    from cnnbench.cli.main import main
+    from cnnbench.measure.counting import count_params
+    from cnnbench.results.record import read_records
+
+    args = ["run", "--task", "text", "--model", "kmax-cnn", "--timing-only", "--quick", "--device", "cpu"]
+    assert main([*args, "--option", "kmax_k=8", "--no-progress", "--out", str(tmp_path)]) == 0
+    ((_, record),) = read_records(tmp_path)
+    k8 = TASK.build("kmax-cnn", TASK.context("kmax-cnn", TASK.resolve_options({"kmax_k": "8"})))
+    assert record.options["kmax_k"] == "8" and k8.pool_k == 8
+    assert record.metrics.params == count_params(k8) != count_params(TASK.build("kmax-cnn"))
