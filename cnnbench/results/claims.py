@@ -103,6 +103,14 @@ def side(label: str, runs: Sequence[Record], value: Callable[[Record], float | N
     return Side(label, [r for r, _ in kept], [float(v) for _, v in kept])
 
 
+def paired_drop(label: str, plain: Sequence[Record], changed: Sequence[Record]) -> Side:
+    """Per seed and fold, the score one model lost between two experiments' runs (plain minus changed): the
+    effect of a control that switches a property off in the data."""
+    by_run = {(r.seed, r.dataset.fold): r.score for r in plain}
+    kept = [r for r in changed if (r.seed, r.dataset.fold) in by_run and r.score is not None]
+    return Side(label, kept, [by_run[(r.seed, r.dataset.fold)] - r.score for r in kept])
+
+
 def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool = True, anchor: str = "") -> Claim:
     """One sentence: the claim, both sides, the comparison and its verdict (anchor: the published result
     the claim is read against, kept for the Claims section).

@@ -95,13 +95,6 @@ def _drop(group: str, low: str, high: str):
     return value
 
 
-def _paired_drop(label: str, plain: list[Record], changed: list[Record]) -> claims.Side:
-    """The score lost per seed between two experiments' runs of one model (plain minus changed)."""
-    by_seed = {(r.seed, r.dataset.fold): r.score for r in plain}
-    kept = [r for r in changed if (r.seed, r.dataset.fold) in by_seed]
-    return claims.Side(label, kept, [by_seed[(r.seed, r.dataset.fold)] - r.score for r in kept])
-
-
 def properties_claims(records: list[Record]) -> list[str]:
     """The lecture's three properties on MNIST from the `properties` experiments (see experiments())."""
     def runs(model: str, experiment: str = "properties") -> list[Record]:
@@ -130,7 +123,8 @@ def properties_claims(records: list[Record]) -> list[str]:
             lines.append(claims.judge(f"MNIST property 2, patterns anywhere: test images shifted by 2 pixels cost "
                                       f"{model} less accuracy than the DNN", *shift, expect="less",
                                       anchor=PROPERTY_ANCHOR))  # fmt: skip
-    permuted = [_paired_drop(f"{m} drop", runs(m), runs(m, "properties-permuted")) for m in ("lecture-cnn", "dnn")]
+    permuted = [claims.paired_drop(f"{m} drop", runs(m), runs(m, "properties-permuted"))
+                for m in ("lecture-cnn", "dnn")]  # fmt: skip
     if all(s.values for s in permuted):
         lines.append(claims.judge("MNIST property 1 control: permuting the pixels (locality off) costs the CNN "
                                   "more accuracy than the DNN", *permuted, anchor=PROPERTY_ANCHOR))  # fmt: skip

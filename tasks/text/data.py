@@ -42,6 +42,16 @@ def read_mr(data_dir: Path | None, cache_dir: Path) -> corpora.Corpus:
     return corpora.read_mr_csv(data_dir.read_bytes(), str(data_dir))
 
 
+WORD_ORDER_SEED = 1234  # fixed: train and test sentences of one length are reordered alike, in every run
+
+
+def shuffle_words(sentence: list[str]) -> list[str]:
+    """The sentence's words in one fixed random order per sentence length (locality off for text: n-grams go,
+    the bag of words stays)."""
+    order = np.random.default_rng(WORD_ORDER_SEED + len(sentence)).permutation(len(sentence))
+    return [sentence[i] for i in order]
+
+
 def _tokenized(c: corpora.Corpus) -> tuple[list[list[str]], np.ndarray, dict[str, int]]:
     """Tokens and labels; sentences with no token left (e.g. only '...') are dropped and counted."""
     tokens, labels, skipped = [], [], dict(c.skipped)
@@ -116,9 +126,11 @@ def _assemble(
         matrix, factor = embedding.embedding_matrix(vocab, kv, request.seed, dim, scale)
         text_data = TextData(vocab.words, torch.from_numpy(matrix))
 
+    order = request.options.get("word_order", "kept")
+
     def part(name: str) -> TensorData:
         idx = parts[name]
-        x = vocab.encode([tokens[i] for i in idx], length)
+        x = vocab.encode([shuffle_words(tokens[i]) if order == "shuffled" else tokens[i] for i in idx], length)
         y = torch.from_numpy(labels[idx])
         return TensorData(x, y, 2, f"{source} [{name}]")
 
@@ -137,6 +149,7 @@ def _assemble(
         "embedding_source": described,
         "embedding_dim": text_data.vectors.shape[1],
         "vector_scale": scale,
+        "word_order": order,
         "vector_scale_factor": round(factor, 6),
         "coverage": coverage if text_data is not fitted else {"test_tokens_oov": coverage["test_tokens_oov"]},
         "test_majority_class": round(max(Counter(test_labels.tolist()).values()) / len(test_labels), 4),

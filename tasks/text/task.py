@@ -23,6 +23,7 @@ from cnnbench.spec import (
     Task,
     TaskOption,
     file_or_empty,
+    one_of,
     positive_int,
 )
 from cnnbench_tasks.text import data
@@ -91,6 +92,20 @@ def _embedding_experiment(embedding: str, models: tuple[str, ...], timed: bool) 
     )
 
 
+def _word_order_claim(records: list[Record]) -> list[str]:
+    """Locality on text: shuffling the words costs the CNN (n-gram filters) more than the bag of embeddings."""
+    def drop(model: str) -> claims.Side:
+        kept = claims.pick(records, lambda r: r.experiment == "word-order-kept" and r.model == model)
+        shuffled = claims.pick(records, lambda r: r.experiment == "word-order-shuffled" and r.model == model)
+        return claims.paired_drop(f"{model} drop", kept, shuffled)
+
+    cnn, boe = drop("kim-cnn-non-static"), drop("boe")
+    if not cnn.values or not boe.values:
+        return []
+    return [claims.judge("MR, property 1 on text: shuffling the words costs the CNN more accuracy than the bag of "
+                         "embeddings", cnn, boe, anchor="the lecture's argument (a filter reads a local n-gram)")]
+
+
 def _text_config(r: Record) -> tuple[str, ...]:
     """Model, word vectors, their scale and the protocol of a text record (older records kept GloVe unscaled)."""
     scale = r.options.get("vector_scale", "none")
@@ -131,6 +146,12 @@ class TextTask(Task):
             "w2v_text", "extra unlabelled text (UTF-8, a sentence a line) for w2v-own", "", file_or_empty
         ),
         "kmax_k": TaskOption("kmax_k", "k of kmax-cnn (Kalchbrenner et al. 2014: k_top = 4)", "4", positive_int),
+        "word_order": TaskOption(
+            "word_order",
+            "kept, or shuffled: every sentence's words in one fixed random order per length (locality off)",
+            "kept",
+            one_of("kept", "shuffled"),
+        ),
         "vector_scale": TaskOption(
             "vector_scale",
             "pretrained vectors rescaled to the random initialisation's spread (random, the default) or as "
@@ -191,6 +212,12 @@ class TextTask(Task):
             _embedding_experiment("glove-50", CONV_MODELS + ("boe",), True),
             _embedding_experiment("w2v-own", CONV_MODELS + ("boe",), False),
             _embedding_experiment("random", ("kim-cnn-rand", "kmax-cnn", "dcnn", "boe"), False),
+            *(
+                Experiment(f"word-order-{order}", f"property 1 on text: GloVe, words {order} (run when named)", "mr",
+                           models=("kim-cnn-non-static", "boe"), timed=False, default=False,
+                           options={"embedding": "glove-50", "word_order": order})  # fmt: skip
+                for order in ("kept", "shuffled")
+            ),
         ]
 
     def summarize(self, records: list[Record]) -> list[str]:
@@ -223,4 +250,4 @@ class TextTask(Task):
                           f"{KIM_ANCHORS[model]} vs rand {KIM_ANCHORS['kim-cnn-rand']}")  # fmt: skip
                 lines.append(claims.judge(statement, claims.side(model, tuned), claims.side("kim-cnn-rand", rand),
                                           anchor=anchor))  # fmt: skip
-        return lines
+        return lines + _word_order_claim(records)

@@ -135,3 +135,14 @@ def test_token_saliency_marks_only_real_words() -> None:
     ids = torch.tensor([[5, 6, 7, 8, 9, 0, 0, 0], [5, 6, 0, 0, 0, 0, 0, 0]])
     sal = token_saliency(model, ids, torch.tensor([0, 1]))
     assert sal.shape == ids.shape and (sal[ids == 0] == 0).all() and (sal[0, :5] > 0).any()
+
+
+def test_shuffled_word_order_is_fixed_per_length_and_keeps_the_words() -> None:
+    from cnnbench_tasks.text.data import shuffle_words
+
+    a, b = "the film is good".split(), "a plot so thin".split()
+    assert sorted(shuffle_words(a)) == sorted(a) and shuffle_words(a) != a
+    assert [a.index(w) for w in shuffle_words(a)] == [b.index(w) for w in shuffle_words(b)]  # one order per length
+    assert TASK.resolve_options({"word_order": "shuffled"})["word_order"] == "shuffled"
+    with pytest.raises(UsageError, match="word_order"):
+        TASK.resolve_options({"word_order": "reversed"})
