@@ -161,7 +161,12 @@ class GoTask(Task):
         if not got:
             return []
         models = ("alphago-policy", "alphago-policy-pool", "dnn")
-        runs = {m: claims.pick(got, lambda r, m=m: r.model == m) for m in models}
+        # at equal epochs: the runs without a compute budget; the pooled net also at the policy's training FLOPs
+        # (`--match-flops alphago-policy`: the cheaper pooled net trains about twice the epochs)
+        unbudgeted = [r for r in got if r.config.profile.train_flops is None]
+        runs = {m: claims.pick(unbudgeted, lambda r, m=m: r.model == m) for m in models}
+        pooled_flops = claims.pick(got, lambda r: r.model == "alphago-policy-pool"
+                                   and r.config.flops_matched_to == "alphago-policy")  # fmt: skip
         lines = []
         for model, picked in runs.items():
             if picked:
@@ -171,12 +176,16 @@ class GoTask(Task):
                 lines.append(f"{model} ({picked[0].profile} profile, {games} games): top-1 {top1}, top-5 {top5}")
         text = ["Move prediction on held-out games: " + "; ".join(lines) + ". Anchors: " + "; ".join(ANCHORS) + "."]
         policy = runs["alphago-policy"]
-        for other, statement in (("alphago-policy-pool", "Go, no pooling beats pooling after the first layer"),
-                                 ("dnn", "Go, the policy CNN beats the fully connected DNN")):  # fmt: skip
-            if policy and runs[other]:
+        comparisons = (("alphago-policy-pool", "Go, no pooling beats pooling after the first layer, at equal epochs",
+                        runs["alphago-policy-pool"]),
+                       ("alphago-policy-pool", "Go, no pooling beats pooling after the first layer, at equal training "
+                        "FLOPs", pooled_flops),
+                       ("dnn", "Go, the policy CNN beats the fully connected DNN", runs["dnn"]))  # fmt: skip
+        for other, statement, theirs in comparisons:
+            if policy and theirs:
                 cnn = claims.side("alphago-policy", policy)
-                sentence = claims.judge(statement, cnn, claims.side(other, runs[other]), anchor=CLAIM_ANCHORS[other])
-                losses = [r.training.final_loss for r in runs[other] if r.training.final_loss is not None]
+                sentence = claims.judge(statement, cnn, claims.side(other, theirs), anchor=CLAIM_ANCHORS[other])
+                losses = [r.training.final_loss for r in theirs if r.training.final_loss is not None]
                 if other == "dnn" and losses and statistics.fmean(losses) > 0.8 * UNIFORM_LOSS:
                     sentence += (f" The DNN did not converge: final training loss {statistics.fmean(losses):.2f} "
                                  f"against {UNIFORM_LOSS:.2f} for a uniform guess.")  # fmt: skip
