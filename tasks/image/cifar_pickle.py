@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,9 @@ def unpickle_batch(path: Path) -> Any:
     except OSError as e:
         raise UsageError(f"{path}: cannot read ({e.strerror or reason(e)})") from None
     try:
-        return BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
+        with warnings.catch_warnings():  # numpy warns about odd dtype arguments in corrupt files
+            warnings.simplefilter("ignore")
+            return BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except EOFError:
         raise UsageError(f"{path}: not a readable CIFAR-10 batch (truncated)") from None
     except pickle.UnpicklingError as e:
