@@ -1,14 +1,54 @@
 """Writing files so that readers see the old one, the complete new one, or none: never a partial one.
 
-Text (records, tables), and matplotlib figures; checksums of cached data are in cnnbench.data.cache."""
+Text (records, tables), and matplotlib figures; checksums of cached data are in cnnbench.data.cache.
+Output paths a command will write are checked here before it does any work (one line on a bad one)."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from cnnbench.errors import UsageError
+
+PROBE_PREFIX = ".cnnbench-probe-"
+
+
+def _probe(folder: Path, what: str) -> None:
+    """Create and remove a file in `folder`: the only sure test that a file can be written there."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=PROBE_PREFIX):
+            pass
+    except OSError as e:
+        raise UsageError(f"{what}: cannot write there ({e.strerror or e})") from None
+
+
+def check_writable_folder(folder: Path, what: str, inside: Sequence[str] = ()) -> None:
+    """`folder` exists (it is created) as a folder where files can be written, and none of the sub-folders
+    `inside` it that the command will create is taken by a file; `what` names it (e.g. "--out results")."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{what}: exists and is not a folder")
+    for sub in inside:
+        if (folder / sub).exists() and not (folder / sub).is_dir():
+            raise UsageError(f"{what}: {sub} inside it exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{what}: cannot create the folder ({e.strerror or e})") from None
+    _probe(folder, what)
+
+
+def check_writable_file(path: Path, what: str, example: str) -> None:
+    """`path` can be written as a file: not a folder, in an existing folder where files can be written.
+    `example` is a file name suggested when `path` is a folder."""
+    if path.is_dir():
+        raise UsageError(f"{what}: is a folder; give a file name such as {path / example}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{what}: the folder {parent} does not exist")
+    _probe(parent, what)
 
 
 @contextmanager

@@ -148,27 +148,35 @@ def mutations(good: bytes, cut: int = 40) -> st.SearchStrategy[bytes]:
     return st.one_of(st.binary(max_size=200), st.builds(_mutated, st.just(good), edits, st.integers(0, cut)))
 
 
+# every hypothesis test: no deadline (a busy machine is slow), no example database in the checkout, and
+# $CNNBENCH_FUZZ_EXAMPLES examples (default 200) for a longer search; the fixtures fuzz tests use are only
+# read, never changed by an example
+settings.register_profile(
+    "cnnbench",
+    max_examples=int(os.environ.get("CNNBENCH_FUZZ_EXAMPLES", 200)),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("cnnbench")
+
+
 FuzzFile = Callable[..., None]
 
 
 @pytest.fixture
 def fuzz_file(tmp_path_factory: pytest.TempPathFactory) -> FuzzFile:
-    """fuzz_file(name, good, parse, check=None, examples=200, cut=40): writes mutations of the bytes `good`
+    """fuzz_file(name, good, parse, check=None, cut=40): writes mutations of the bytes `good`
     to a file called `name` and asserts that parse(path) either returns a result (which check(result)
-    accepts) or raises one line of UsageError naming the file; any other exception fails the test.
-    $CNNBENCH_FUZZ_EXAMPLES sets the number of examples for a longer search."""
+    accepts) or raises one line of UsageError naming the file; any other exception fails the test."""
 
     def run(
         name: str,
         good: bytes,
         parse: Callable[[Path], Any],
         check: Callable[[Any], None] | None = None,
-        examples: int = 200,
         cut: int = 40,
     ) -> None:
-        examples = int(os.environ.get("CNNBENCH_FUZZ_EXAMPLES", examples))
-
-        @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
         @given(raw=mutations(good, cut))
         def parses_or_refuses_in_one_line(raw: bytes) -> None:
             path = tmp_path_factory.mktemp("fuzz") / name

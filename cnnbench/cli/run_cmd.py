@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import tempfile
 from pathlib import Path
 
 import torch
 
 from cnnbench.errors import RunFailed, UsageError
+from cnnbench.io import check_writable_file, check_writable_folder
 from cnnbench.machine.device import CHOICES, resolve_device
 from cnnbench.machine.environment import busy_machine_warning, load_at_start
 from cnnbench.registry import get_task
@@ -93,25 +93,9 @@ def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None
 
 def check_outputs(out: Path, save: Path | None) -> None:
     """Every place the run will write, checked before any training: a bad path fails now, not after it."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".cnnbench-probe-"):
-            pass
-    except OSError as e:
-        raise UsageError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    check_writable_folder(out, f"--out {out}")
     if save is not None:
-        if save.is_dir():
-            raise UsageError(f"--save {save}: is a folder; give a file name such as {save / 'model.pt'}")
-        parent = save.parent if str(save.parent) else Path(".")
-        if not parent.is_dir():
-            raise UsageError(f"--save {save}: the folder {parent} does not exist")
-        try:
-            with tempfile.NamedTemporaryFile(dir=parent, prefix=".cnnbench-probe-"):
-                pass
-        except OSError as e:
-            raise UsageError(f"--save {save}: cannot write there ({e.strerror or e})") from None
+        check_writable_file(save, f"--save {save}", "model.pt")
 
 
 def request_from_args(args: argparse.Namespace, device: torch.device) -> RunRequest:
