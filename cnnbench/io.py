@@ -14,6 +14,14 @@ from pathlib import Path
 from cnnbench.errors import UsageError
 
 PROBE_PREFIX = ".cnnbench-probe-"
+# every temporary file is named .cnnbench-tmp.<pid>.<final name>...: a run killed mid-write (SIGKILL,
+# power loss) leaves one that a later run recognises and removes (cnnbench.data.cache)
+TEMP_PREFIX = ".cnnbench-tmp."
+
+
+def temporary_path(path: Path, suffix: str = ".tmp") -> Path:
+    """A name beside `path` for this process to write before renaming onto `path`."""
+    return path.with_name(f"{TEMP_PREFIX}{os.getpid()}.{path.name}{suffix}")
 
 
 def _probe(folder: Path, what: str) -> None:
@@ -56,7 +64,7 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary path beside `path` to write to; on success it is synced, made world-readable
     (mkstemp creates 0600) and renamed onto `path`. On any exception it is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}.{path.name}.", suffix=suffix)
     os.close(fd)
     tmp = Path(name)
     try:
