@@ -60,8 +60,8 @@ MAX_PENALTY = 1e6
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """The numbers and the output folder, checked before any work (the patch and stride need the model's
-    input, see check_input_fits)."""
+    """The numbers, the input files and the output folder, checked before any work (the patch and stride
+    need the model's input, see check_input_fits)."""
     check_range(args.steps, 1, MAX_STEPS, "--steps")
     check_range(args.octaves, 1, MAX_OCTAVES, "--octaves")
     check_range(args.lr, 1e-9, MAX_LR, "--lr")
@@ -70,6 +70,12 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_range(args.seed, 0, MAX_SEED, "--seed")
     check_range(args.patch, 1, 2**31, "--patch")
     check_range(args.stride, 1, 2**31, "--stride")
+    for flag in ("checkpoint", "image", "content", "style", "vgg16_weights"):
+        path = getattr(args, flag)
+        if path is not None and not path.is_file():
+            raise UsageError(f"--{flag.replace('_', '-')} {path}: no such file")
+        if path is not None and path.stat().st_size == 0:
+            raise UsageError(f"--{flag.replace('_', '-')} {path}: an empty file")
     check_writable_folder(args.out, f"--out {args.out}")
 
 

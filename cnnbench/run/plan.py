@@ -152,14 +152,22 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
                 plans.append(dataclasses.replace(plan, seed=seed, fold=fold, timing=plan.timing and first,
                                                  precision=precision))  # fmt: skip
     if request.save_to is not None:
-        if len(plans) != 1 or plans[0].dataset is None:
-            raise UsageError(
-                f"--save needs exactly one trained run; this command plans {len(plans)} "
-                + ("timing-only run(s)" if all(p.dataset is None for p in plans) else "runs")
-                + " (name one --model and a --dataset or --experiment, and one seed)"
-            )
+        problem = _save_problem(request, plans)
+        if problem:
+            raise UsageError(f"--save needs exactly one trained run; {problem}")
         plans = [dataclasses.replace(plans[0], save_to=request.save_to)]
     return plans
+
+
+def _save_problem(request: RunRequest, plans: list[RunPlan]) -> str | None:
+    """Why the planned runs leave --save nothing, or more than one model, to save; None when one is planned."""
+    if request.timing_only:
+        return "--timing-only trains nothing"
+    if all(p.dataset is None for p in plans):
+        return "this command only times its models (name a --dataset or --experiment to train one)"
+    if len(plans) != 1:
+        return f"this command plans {len(plans)} runs (name one --model, one --dataset or --experiment, one seed)"
+    return None
 
 
 def _check_request(task: Task, request: RunRequest) -> None:

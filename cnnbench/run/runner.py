@@ -95,9 +95,14 @@ def prepare_splits(task: Task, plan: RunPlan, data: DataCache, device: torch.dev
     test_source = data.get(plan.test_dataset, shape, plan.options, plan.fold) if plan.test_dataset else source
     train_part = source.train.where(plan.train_where).take(plan.profile.train_limit, plan.seed)
     test_part = test_source.test.where(plan.test_where).take(plan.profile.test_limit, plan.seed + 1)
-    for part, name, where in ((train_part, plan.dataset, plan.train_where), (test_part, "test", plan.test_where)):
+    test_name = plan.test_dataset or plan.dataset
+    for part, name, split, where in (
+        (train_part, plan.dataset, "training", plan.train_where),
+        (test_part, test_name, "test", plan.test_where),
+    ):
         if len(part) == 0:
-            raise UsageError(f"no samples left in {name} data after filtering on {dict(where)}")
+            kept = f" with {', '.join(f'{k}={v}' for k, v in dict(where).items())}" if where else ""
+            raise UsageError(f"data set {name}: no {split} samples{kept}")
     norm = task.normalizer(train_part)
     dev = norm(source.dev).to(device) if source.dev is not None else None
     return Splits(norm(train_part).to(device), norm(test_part).to(device), source.notes, dev, source.resources)

