@@ -13,8 +13,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cnnbench.errors import UsageError
 from cnnbench.data.cache import remove_stale_temporaries
+from cnnbench.errors import UsageError
 from cnnbench.io import atomic_write_text
 
 LEVEL = 1  # GNU Go's strength 0-10; 1 keeps generation at a few moves per second
