@@ -1,5 +1,9 @@
 """The errors the CLI turns into one line: bad input (exit code 2) and a run that failed (exit code 1)."""
 
+from __future__ import annotations
+
+import math
+
 
 class UsageError(Exception):
     """Bad input from the user: unknown name, missing or corrupt file, impossible option."""
@@ -7,3 +11,21 @@ class UsageError(Exception):
 
 class RunFailed(Exception):
     """A run that started could not finish (e.g. a process of a distributed run died)."""
+
+
+def one_line(text: str) -> str:
+    """Text on one line: runs of whitespace, newlines included, become one space."""
+    return " ".join(text.split())
+
+
+def reason(error: BaseException) -> str:
+    """What went wrong, on one line: the first paragraph of the exception's message, or its type's name
+    when the message is empty (as for many OSError and EOFError)."""
+    return one_line(str(error).strip().split("\n\n")[0]) or type(error).__name__
+
+
+def check_range(value: float, low: float, high: float, what: str) -> None:
+    """A number the user gave, refused in one line unless finite and within [low, high]."""
+    if not math.isfinite(value) or not low <= value <= high:
+        bounds = f"{low} and {high}" if isinstance(low, int) and isinstance(high, int) else f"{low:g} and {high:g}"
+        raise UsageError(f"{what} must be between {bounds}, got {value!r}")

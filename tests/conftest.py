@@ -1,14 +1,19 @@
-"""Shared fixtures: an isolated data cache, a tiny MNIST in the real IDX format, and run records."""
+"""Shared fixtures: an isolated data cache, a tiny MNIST in the real IDX format, run records, and the fuzzing
+of parsers of outside files."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from cnnbench.errors import UsageError
 from cnnbench.results.record import Record
 from cnnbench_tasks.image.idx import write_idx
 
@@ -125,3 +130,65 @@ def _make_record(**overrides: Any) -> Record:
 def make_record() -> Callable[..., Record]:
     """make_record(**overrides): a typed Record from a complete version-2 record (see record_json)."""
     return _make_record
+
+
+# --- fuzzing the parsers of outside files ---
+
+
+def _mutated(good: bytes, edits: list[tuple[int, int]], cut: int) -> bytes:
+    out = bytearray(good)
+    for at, value in edits:
+        out[at % len(out)] = value
+    return bytes(out[: max(0, len(out) - cut)])
+
+
+def mutations(good: bytes, cut: int = 40) -> st.SearchStrategy[bytes]:
+    """Arbitrary short bytes, and `good` with up to 4 bytes changed and up to `cut` bytes cut off its end."""
+    edits = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4)
+    return st.one_of(st.binary(max_size=200), st.builds(_mutated, st.just(good), edits, st.integers(0, cut)))
+
+
+# every hypothesis test: no deadline (a busy machine is slow), no example database in the checkout, and
+# $CNNBENCH_FUZZ_EXAMPLES examples (default 200) for a longer search; the fixtures fuzz tests use are only
+# read, never changed by an example
+settings.register_profile(
+    "cnnbench",
+    max_examples=int(os.environ.get("CNNBENCH_FUZZ_EXAMPLES", 200)),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("cnnbench")
+
+
+FuzzFile = Callable[..., None]
+
+
+@pytest.fixture
+def fuzz_file(tmp_path_factory: pytest.TempPathFactory) -> FuzzFile:
+    """fuzz_file(name, good, parse, check=None, cut=40): writes mutations of the bytes `good`
+    to a file called `name` and asserts that parse(path) either returns a result (which check(result)
+    accepts) or raises one line of UsageError naming the file; any other exception fails the test."""
+
+    def run(
+        name: str,
+        good: bytes,
+        parse: Callable[[Path], Any],
+        check: Callable[[Any], None] | None = None,
+        cut: int = 40,
+    ) -> None:
+        @given(raw=mutations(good, cut))
+        def parses_or_refuses_in_one_line(raw: bytes) -> None:
+            path = tmp_path_factory.mktemp("fuzz") / name
+            path.write_bytes(raw)
+            try:
+                result = parse(path)
+            except UsageError as e:
+                assert name in str(e) and "\n" not in str(e), str(e)
+            else:
+                if check is not None:
+                    check(result)
+
+        parses_or_refuses_in_one_line()
+
+    return run

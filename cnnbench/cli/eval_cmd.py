@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
         from cnnbench.registry import get_task
 
         get_task(ck.task).data_spec(dataset)
-    check_writable_folder(args.out, "--out")
+    check_writable_folder(args.out, f"--out {args.out}")
     request = EvalRequest(args.checkpoint, dataset, data_dir, args.split, args.profile, resolve_device(args.device),
                           not args.no_progress, args.command_line)  # fmt: skip
     record = evaluate_checkpoint(request)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, check_range
 from cnnbench.explain.dream import dream
 from cnnbench.explain.grid import save_grid
 from cnnbench.explain.layers import OUTPUT, activation, find_layer
@@ -19,9 +19,11 @@ from cnnbench.explain.maximize import Settings, maximize
 from cnnbench.explain.render import Renderer, Samples
 from cnnbench.explain.render import picture as _picture
 from cnnbench.explain.style import transfer
+from cnnbench.io import check_writable_folder
 from cnnbench.registry import get_task
 from cnnbench.run import checkpoint
 from cnnbench.run.evaluate import checkpoint_data
+from cnnbench.run.plan import MAX_SEED
 from cnnbench.spec import TensorData
 
 METHODS = ("filters", "maximize", "saliency", "occlusion", "dream", "style")
@@ -50,6 +52,44 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="folder of the checkpoint's data set, when it needs one")
     p.add_argument("--out", type=Path, default=Path("explain"), help="output folder (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true")
+
+
+# bounds of the numbers a user gives `explain`: beyond them a request is refused in one line, before any work
+MAX_STEPS = 100_000
+MAX_OCTAVES = 8  # each octave is 1.4x smaller: the eighth works on a 1/10 copy
+MAX_LR = 1e3
+MAX_PENALTY = 1e6
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """The numbers, the input files and the output folder, checked before any work (the patch and stride
+    need the model's input, see check_input_fits)."""
+    check_range(args.steps, 1, MAX_STEPS, "--steps")
+    check_range(args.octaves, 1, MAX_OCTAVES, "--octaves")
+    check_range(args.lr, 1e-9, MAX_LR, "--lr")
+    check_range(args.l1, 0.0, MAX_PENALTY, "--l1")
+    check_range(args.tv, 0.0, MAX_PENALTY, "--tv")
+    check_range(args.seed, 0, MAX_SEED, "--seed")
+    check_range(args.patch, 1, 2**31, "--patch")
+    check_range(args.stride, 1, 2**31, "--stride")
+    for flag in ("checkpoint", "image", "content", "style", "vgg16_weights"):
+        path = getattr(args, flag)
+        if path is not None and not path.is_file():
+            raise UsageError(f"--{flag.replace('_', '-')} {path}: no such file")
+        if path is not None and path.stat().st_size == 0:
+            raise UsageError(f"--{flag.replace('_', '-')} {path}: an empty file")
+    check_writable_folder(args.out, f"--out {args.out}")
+
+
+def check_input_fits(args: argparse.Namespace, input_shape: tuple[int, ...]) -> None:
+    """Occlusion needs an image input at least as large as its patch."""
+    if args.method != "occlusion":
+        return
+    if len(input_shape) != 3:
+        raise UsageError(f"occlusion needs an image model; this one takes inputs of shape {input_shape}")
+    side = min(input_shape[1:])
+    check_range(args.patch, 1, side, f"--patch (the input is {input_shape[1]}x{input_shape[2]})")
+    check_range(args.stride, 1, max(input_shape[1:]), f"--stride (the input is {input_shape[1]}x{input_shape[2]})")
 
 
 def parse_list(text: str, size: int) -> list[int]:
@@ -131,6 +171,7 @@ def _style(args: argparse.Namespace) -> list[Path]:
 
 
 def main(args: argparse.Namespace) -> int:
+    check_arguments(args)
     if args.method == "style":
         for p in _style(args):
             print(f"wrote {p}")
@@ -138,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
     if args.checkpoint is None:
         raise UsageError(f"{args.method} needs --checkpoint PATH")
     ck = checkpoint.load(args.checkpoint)
+    check_input_fits(args, ck.input_shape)
     model = ck.build()
     stem = re.sub(r"[^\w.-]+", "-", f"{ck.task}-{ck.model}")  # a factory's package.module:function too
     progress = not args.no_progress

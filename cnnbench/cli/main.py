@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from cnnbench import __version__
-from cnnbench.errors import RunFailed, UsageError
+from cnnbench.errors import RunFailed, UsageError, one_line
 
 # verb -> its one-line help; the verb's module is cnnbench.cli.<verb>_cmd
 VERBS = {
@@ -64,10 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except UsageError as e:
-        print(f"cnnbench: error: {e}", file=sys.stderr)
+        print(f"cnnbench: error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except RunFailed as e:
-        print(f"cnnbench: error: {e}", file=sys.stderr)
+        print(f"cnnbench: error: {one_line(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("cnnbench: interrupted; no record was written for the unfinished run", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnbench.io import atomic_write_text
+from cnnbench.io import atomic_write_text, check_writable_file, check_writable_folder
 from cnnbench.results import report as report_html
 from cnnbench.results.publish import collect, render_markdown, write_csvs
 
@@ -15,8 +15,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: %(default)s)")
 
 
+def check_outputs(out: Path) -> None:
+    """The folders and the README publish writes, checked before it writes any of them."""
+    check_writable_folder(out, f"--out {out}", inside=("csv", "report", "report/img"))
+    check_writable_file(out / "README.md", f"--out {out}: {out / 'README.md'}", "README.md")
+
+
 def main(args: argparse.Namespace) -> int:
     sections = collect(args.runs)  # reads and checks every record before anything is written
+    check_outputs(args.out)
     n = sum(len(s.records) for s in sections)
     pictures = sorted((args.out / "explain").glob("*.png"))
     page = report_html.render(sections, args.out / "report", pictures)

@@ -110,9 +110,9 @@ def _data_dirs(args: argparse.Namespace, task: Task, default_dataset: str | None
 
 def check_outputs(out: Path, save: Path | None) -> None:
     """Every place the run will write, checked before any training: a bad path fails now, not after it."""
-    check_writable_folder(out, "--out")
+    check_writable_folder(out, f"--out {out}")
     if save is not None:
-        check_writable_file(save, "--save")
+        check_writable_file(save, f"--save {save}", "model.pt")
 
 
 def request_from_args(args: argparse.Namespace, device: torch.device) -> RunRequest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnbench.io import atomic_write_text
+from cnnbench.io import atomic_write_text, check_writable_file
 from cnnbench.results.publish import collect, render_markdown
 
 
@@ -15,6 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    atomic_write_text(args.out, render_markdown(collect(args.runs), args.runs, None))
+    sections = collect(args.runs)
+    check_writable_file(args.out, f"--out {args.out}", "README.md")
+    atomic_write_text(args.out, render_markdown(sections, args.runs, None))
     print(f"wrote {args.out}")
     return 0

@@ -1,15 +1,36 @@
-"""The data cache: ~/.cache/cnnbench or $CNNBENCH_DATA, checksums and atomic copies."""
+"""The data cache: ~/.cache/cnnbench or $CNNBENCH_DATA, checksums, atomic copies, and entries that are
+verified before use and rebuilt when bad.
+
+A cache entry is one or more files written through temporary files and renames, then sealed by a
+marker written last (<first file>.complete, holding each file's size). An entry whose marker is missing,
+whose sizes differ from the marker's, or that its reader cannot read is rebuilt, with one line on
+stderr; an entry from before markers existed that reads well is sealed as it is. Temporary files that a
+killed process left in the entry's folder are removed first."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from cnnbench.io import atomic_path
+from cnnbench.errors import reason
+from cnnbench.io import TEMP_PREFIX, atomic_path, atomic_write_text
 
 ENV_VAR = "CNNBENCH_DATA"
+MARKER_SUFFIX = ".complete"
+# this process's start, near enough: a temporary file older than it cannot be one this process writes
+_STARTED = time.time()
+_OWN_TEMPORARY = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)\.")
+
+T = TypeVar("T")
 
 
 def cache_root() -> Path:
@@ -31,3 +52,115 @@ def atomic_copy(src: Path, dest: Path) -> Path:
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
     return dest
+
+
+def warn(message: str) -> None:
+    print(f"cnnbench: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path, legacy: Sequence[re.Pattern[str]] = ()) -> list[Path]:
+    """Remove the temporary files a killed process left in `folder`: named by cnnbench.io (or matching
+    a `legacy` pattern whose first group is the writer's pid), written before this process started, by a
+    process that no longer runs. Returns what was removed."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        match = _OWN_TEMPORARY.match(path.name) or next((m for p in legacy if (m := p.match(path.name))), None)
+        if match is None or int(match.group(1)) == os.getpid() or _running(int(match.group(1))):
+            continue
+        try:
+            if path.stat().st_mtime < _STARTED and path.is_file():
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # removed meanwhile by another run
+            continue
+    return removed
+
+
+class CorruptEntry(Exception):
+    """A cache entry its reader cannot use (raised by readers with the reason); it is rebuilt."""
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """The files of one cache entry; the first names the entry in messages and its marker."""
+
+    files: tuple[Path, ...]
+
+    @property
+    def marker(self) -> Path:
+        return self.files[0].with_name(self.files[0].name + MARKER_SUFFIX)
+
+    @property
+    def folder(self) -> Path:
+        return self.files[0].parent
+
+    def exists(self) -> bool:
+        return any(p.exists() for p in self.files)
+
+    def problem(self) -> str | None:
+        """Why the entry cannot be used, None when its files are all there at the sizes its marker gives
+        (an entry without a marker, written before markers existed, is left to its reader to judge)."""
+        missing = [p.name for p in self.files if not p.is_file()]
+        if missing:
+            return f"{', '.join(missing)} missing"
+        if not self.marker.is_file():
+            return None
+        try:
+            sizes = json.loads(self.marker.read_text())["sizes"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            return f"unreadable completeness marker ({reason(e)})"
+        for p in self.files:
+            if sizes.get(p.name) != p.stat().st_size:
+                return f"{p.name} is {p.stat().st_size} bytes, {sizes.get(p.name)} when written (truncated?)"
+        return None
+
+    def seal(self) -> None:
+        """Write the marker, last: the entry's files are complete."""
+        sizes = {p.name: p.stat().st_size for p in self.files}
+        atomic_write_text(self.marker, json.dumps({"sizes": sizes}) + "\n")
+
+    def discard(self) -> None:
+        """Remove the marker first, then the files: a crash in between leaves an entry without a marker."""
+        for p in (self.marker, *self.files):
+            p.unlink(missing_ok=True)
+
+
+def cached(
+    entry: CacheEntry,
+    read: Callable[[], T],
+    build: Callable[[], T],
+    what: str,
+    legacy_temporaries: Sequence[re.Pattern[str]] = (),
+) -> T:
+    """read() the entry when it is sound; else build() it (build writes the files), seal it and return
+    what build returned. A bad entry (not merely absent) is reported in one line on stderr. Stale
+    temporary files in the entry's folder (see remove_stale_temporaries) are removed first."""
+    remove_stale_temporaries(entry.folder, legacy_temporaries)
+    problem = entry.problem()
+    if problem is None:
+        try:
+            value = read()
+        except Exception as e:  # noqa: BLE001 - any failure to read a cache entry means: rebuild it
+            problem = f"unreadable: {reason(e)}"
+        else:
+            if not entry.marker.is_file():  # written before markers existed, and reads well
+                entry.seal()
+            return value
+    if entry.exists():
+        warn(f"{entry.files[0]}: cached {what} unusable ({problem}); rebuilding")
+    entry.discard()
+    value = build()
+    entry.seal()
+    return value

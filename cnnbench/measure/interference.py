@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from cnnbench.errors import reason
+
 OTHER_LOAD_THRESHOLD = 0.15  # cores busy with other processes during a measurement: above this, re-measure
 
 _BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system irq softirq steal; idle and iowait are not busy
@@ -82,7 +84,7 @@ def gpu_sharers() -> dict:
             check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError) as e:
-        return {"other_processes": None, "note": f"unknown: nvidia-smi failed ({e})"}
+        return {"other_processes": None, "note": f"unknown: nvidia-smi failed ({reason(e)})"}
     pids = [int(line.split(",")[0]) for line in out.strip().splitlines() if line.strip()]
     others = [p for p in pids if p != os.getpid()]
     return {"other_processes": len(others), "note": "from nvidia-smi --query-compute-apps"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import types
 import typing
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench.io import atomic_write_text
 from cnnbench.measure.timing import Stats
 from cnnbench.spec import Profile
@@ -68,14 +69,7 @@ class Config:
         own = {"throughput_batch", "input_shape", "precision", "threads", "flops_matched_to"}
         _no_unknown(data, names | own, where)
         profile = _build(Profile, {k: v for k, v in data.items() if k in names}, where)
-        return cls(
-            profile=profile,
-            throughput_batch=int(data["throughput_batch"]),
-            input_shape=tuple(data["input_shape"]),
-            precision=_build(SpeedOptions, data.get("precision") or {}, f"{where}.precision"),
-            threads=data.get("threads"),
-            flops_matched_to=data.get("flops_matched_to"),
-        )
+        return _build(cls, {k: v for k, v in data.items() if k in own} | {"profile": profile}, where)
 
 
 @dataclass(frozen=True)
@@ -194,11 +188,9 @@ class Metrics:
     def from_json(cls, data: Mapping[str, Any], primary: str, where: str) -> Metrics:
         named = {k: v for k, v in data.items() if k in cls._NAMED}
         prefix = f"{primary}_by_"
-        by_group = {k[len(prefix) :]: dict(v) for k, v in data.items() if k.startswith(prefix)}
-        scores = {k: v for k, v in data.items() if k not in named and not k.startswith(prefix)}
-        for k, v in scores.items():
-            if v is not None and not isinstance(v, (int, float)):
-                raise UsageError(f"{where}.{k}: a score must be a number, got {type(v).__name__}")
+        groups = {k: v for k, v in data.items() if k.startswith(prefix)}
+        by_group = {k[len(prefix) :]: _convert(dict[str, float], v, f"{where}.{k}") for k, v in groups.items()}
+        scores = {k: _number(float, v, f"{where}.{k}") for k, v in data.items() if k not in named and k not in groups}
         return _build(cls, named | {"scores": scores, "by_group": by_group}, where)
 
 
@@ -444,18 +436,45 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise UsageError(f"{where}: expected a list, got {type(value).__name__}")
-        return tuple(value)
+        kinds = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(kinds) != len(value):
+            raise UsageError(f"{where}: expected a list of {len(kinds)} values, got {len(value)}")
+        return tuple(_convert(k, v, f"{where}[{i}]") for i, (k, v) in enumerate(zip(kinds, value, strict=True)))
     if origin is dict:
         if not isinstance(value, Mapping):
             raise UsageError(f"{where}: expected an object, got {type(value).__name__}")
         return {k: _convert(args[1], v, f"{where}.{k}") for k, v in value.items()} if args else dict(value)
-    if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise UsageError(f"{where}: expected a number, got {value!r}")
+    if hint in (int, float):
+        return _number(hint, value, where)
     if hint is str and not isinstance(value, str):
         raise UsageError(f"{where}: expected a string, got {value!r}")
     if hint is bool and not isinstance(value, bool):
         raise UsageError(f"{where}: expected true or false, got {value!r}")
     return value
+
+
+MAX_INT = 2**63  # JSON readers elsewhere take integers as 64-bit; larger ones overflow floats in the tables
+
+
+def _number(hint: type, value: Any, where: str) -> int | float:
+    """A finite number (a record is written without NaN or infinities); an int field takes a whole number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{where}: expected a number, got {_shown(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{where}: expected a finite number, got {value!r}")
+    if isinstance(value, int) and abs(value) >= MAX_INT:
+        raise UsageError(f"{where}: {_shown(value)} is out of range (a record's integers are below 2^63)")
+    if hint is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise UsageError(f"{where}: expected a whole number, got {value!r}")
+        return int(value)
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: short, on one line."""
+    text = json.dumps(value) if isinstance(value, (str, list, dict)) or value is None else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def plain(value: Any) -> Any:
@@ -509,12 +528,26 @@ def create_record(record: Record, folder: Path, stem: str) -> Path:
 def read_record(path: Path) -> Record:
     """Load a record (migrating an old schema version), rejecting unreadable files with a clear message."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such record file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise UsageError(f"{path}: not a readable JSON run record ({e})") from None
-    return Record.from_json(data, str(path))
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: not a readable JSON run record ({reason(e)})") from None
+    return parse_record(text, str(path))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (a record holds finite numbers only)")
+
+
+def parse_record(text: str, where: str) -> Record:
+    """A record from its JSON text; NaN and Infinity, which Python's json reads but a record never holds
+    (it is written with allow_nan=False), are refused."""
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        raise UsageError(f"{where}: not a readable JSON run record ({reason(e)})") from None
+    return Record.from_json(data, where)
 
 
 def read_records(folder: Path) -> list[tuple[Path, Record]]:

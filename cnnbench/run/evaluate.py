@@ -72,7 +72,7 @@ def checkpoint_data(
     else:
         where = trained.test_where if dataset == trained.tested_on else {}
         limit = task.profile(profile).test_limit if profile != trained.profile_name else trained.profile.test_limit
-        part = scored_split(splits, where, limit, trained.seed)
+        part = scored_split(splits, where, limit, trained.seed, dataset)
     if part.num_classes > ck.context.num_classes:
         raise UsageError(f"data set {dataset!r} has {part.num_classes} classes; the model predicts "
                          f"{ck.context.num_classes}")  # fmt: skip

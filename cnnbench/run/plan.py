@@ -5,14 +5,13 @@ RunRequest and prints."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, check_range
 from cnnbench.measure.precision import FP32, Precision
 from cnnbench.spec import PROFILES, Experiment, ModelSpec, Profile, Task
 
@@ -91,7 +90,7 @@ def parse_seeds(text: str, first: int) -> tuple[int, ...]:
             seeds = tuple(int(s) for s in text.split(",") if s.strip())
         else:
             count = int(text)
-            _bounded(count, 1, MAX_SEEDS, "the --seeds count")
+            check_range(count, 1, MAX_SEEDS, "the --seeds count")
             seeds = tuple(range(first, first + count))
     except ValueError:
         raise UsageError(f"--seeds expects a count or a comma-separated list of integers, got {text[:40]!r}") from None
@@ -100,7 +99,7 @@ def parse_seeds(text: str, first: int) -> tuple[int, ...]:
     if len(seeds) > MAX_SEEDS:
         raise UsageError(f"--seeds: at most {MAX_SEEDS} seeds, got {len(seeds)}")
     for seed in seeds:
-        _bounded(seed, 0, MAX_SEED, "a seed")
+        check_range(seed, 0, MAX_SEED, "a seed")
     return seeds
 
 
@@ -127,22 +126,16 @@ MAX_TIME_BUDGET_S = 30 * 24 * 3600.0
 MAX_TRAIN_FLOPS = 1e24
 
 
-def _bounded(value: float, low: float, high: float, what: str) -> None:
-    if not math.isfinite(value) or not low <= value <= high:
-        bounds = f"{low} and {high}" if isinstance(low, int) and isinstance(high, int) else f"{low:g} and {high:g}"
-        raise UsageError(f"{what} must be between {bounds}, got {value!r}")
-
-
 def check_profile(profile: Profile) -> None:
     """Budgets a user can set must be finite and positive, and bounded; say which one is not."""
-    _bounded(profile.epochs, 1, MAX_EPOCHS, "epochs")
+    check_range(profile.epochs, 1, MAX_EPOCHS, "epochs")
     if profile.time_budget_s is not None:
-        _bounded(profile.time_budget_s, 1e-3, MAX_TIME_BUDGET_S, "the time budget (seconds)")
-    _bounded(profile.batch_size, 1, MAX_BATCH, "the batch size")
+        check_range(profile.time_budget_s, 1e-3, MAX_TIME_BUDGET_S, "the time budget (seconds)")
+    check_range(profile.batch_size, 1, MAX_BATCH, "the batch size")
     if profile.max_samples is not None:
-        _bounded(profile.max_samples, 1, 2**62, "the samples budget")
+        check_range(profile.max_samples, 1, 2**62, "the samples budget")
     if profile.train_flops is not None:
-        _bounded(profile.train_flops, 1.0, MAX_TRAIN_FLOPS, "the training FLOPs budget")
+        check_range(profile.train_flops, 1.0, MAX_TRAIN_FLOPS, "the training FLOPs budget")
 
 
 def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
@@ -182,27 +175,35 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
         match = (request.match_flops, profiles[request.match_flops])
         plans = [dataclasses.replace(p, flops_match=match) for p in plans]
     if request.save_to is not None:
-        if len(plans) != 1 or plans[0].dataset is None:
-            raise UsageError(
-                f"--save needs exactly one trained run; this command plans {len(plans)} "
-                + ("timing-only run(s)" if all(p.dataset is None for p in plans) else "runs")
-                + " (name one --model and a --dataset or --experiment, and one seed)"
-            )
+        problem = _save_problem(request, plans)
+        if problem:
+            raise UsageError(f"--save needs exactly one trained run; {problem}")
         plans = [dataclasses.replace(plans[0], save_to=request.save_to)]
     return plans
 
 
+def _save_problem(request: RunRequest, plans: list[RunPlan]) -> str | None:
+    """Why the planned runs leave --save nothing, or more than one model, to save; None when one is planned."""
+    if request.timing_only:
+        return "--timing-only trains nothing"
+    if all(p.dataset is None for p in plans):
+        return "this command only times its models (name a --dataset or --experiment to train one)"
+    if len(plans) != 1:
+        return f"this command plans {len(plans)} runs (name one --model, one --dataset or --experiment, one seed)"
+    return None
+
+
 def _check_request(task: Task, request: RunRequest) -> None:
-    _bounded(request.seed, 0, MAX_SEED, "--seed")
+    check_range(request.seed, 0, MAX_SEED, "--seed")
     for name, value in request.options.items():
         if len(value) > MAX_OPTION_LENGTH:
             raise UsageError(f"option {name}: a value of {len(value):,} characters (at most {MAX_OPTION_LENGTH})")
     if request.cv is not None:
-        _bounded(request.cv, 2, MAX_FOLDS, "--cv")
+        check_range(request.cv, 2, MAX_FOLDS, "--cv")
     if request.threads is not None:
-        _bounded(request.threads, 1, MAX_THREADS, "--threads")
+        check_range(request.threads, 1, MAX_THREADS, "--threads")
     if request.timing_batch is not None:
-        _bounded(request.timing_batch, 1, MAX_BATCH, "--timing-batch")
+        check_range(request.timing_batch, 1, MAX_BATCH, "--timing-batch")
     if request.profile not in PROFILES:
         raise UsageError(f"unknown profile {request.profile!r}; valid: {', '.join(PROFILES)}")
     if request.timing_only and not request.timing:

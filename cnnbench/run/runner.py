@@ -103,9 +103,10 @@ def prepare_splits(task: Task, plan: RunPlan, data: DataCache, device: torch.dev
     test_source = (data.get(plan.test_dataset, shape, plan.options, plan.fold, fitted=source.data, seed=plan.split_seed)
                    if plan.test_dataset else source)  # fmt: skip
     train_part = source.train.where(plan.train_where).take(plan.profile.train_limit, plan.seed)
-    test_part = scored_split(test_source, plan.test_where, plan.profile.test_limit, plan.seed)
+    test_part = scored_split(test_source, plan.test_where, plan.profile.test_limit, plan.seed,
+                             plan.test_dataset or plan.dataset)  # fmt: skip
     if len(train_part) == 0:
-        raise UsageError(f"no samples left in {plan.dataset} data after filtering on {dict(plan.train_where)}")
+        raise UsageError(f"data set {plan.dataset}: no training samples{_kept(plan.train_where)}")
     fitted = task.fit(train_part, source.data)
 
     def ready(split: TensorData) -> TensorData:
@@ -115,11 +116,15 @@ def prepare_splits(task: Task, plan: RunPlan, data: DataCache, device: torch.dev
     return Splits(ready(train_part), ready(test_part), source.notes, dev, fitted)
 
 
-def scored_split(source: Splits, where: Mapping[str, str], limit: int | None, seed: int) -> TensorData:
+def _kept(where: Mapping[str, str]) -> str:
+    return f" with {', '.join(f'{k}={v}' for k, v in dict(where).items())}" if where else ""
+
+
+def scored_split(source: Splits, where: Mapping[str, str], limit: int | None, seed: int, name: str) -> TensorData:
     """The test samples a run of this seed scores: filtered, and a seeded subset of `limit` (seed + 1)."""
     part = source.test.where(where).take(limit, seed + 1)
     if len(part) == 0:
-        raise UsageError(f"no samples left in test data after filtering on {dict(where)}")
+        raise UsageError(f"data set {name}: no test samples{_kept(where)}")
     return part
 
 

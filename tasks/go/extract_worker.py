@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sys
 
 import numpy as np
@@ -37,6 +38,9 @@ def decode_result(payload: bytes) -> list[tuple[np.ndarray, np.ndarray] | str]:
 
 
 def main() -> int:
+    # Ctrl-C reaches the whole process group: the caller stops and kills the workers, so a worker ignores it
+    # (one message from the caller, no traceback from every worker)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     chunk = json.loads(sys.stdin.buffer.read())
     games = [Game(s, i, tuple(map(tuple, setup)), tuple((c, p) for c, p in moves)) for s, i, setup, moves in
              chunk["games"]]  # fmt: skip

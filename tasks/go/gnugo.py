@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cnnbench.data.cache import remove_stale_temporaries
 from cnnbench.errors import UsageError
 from cnnbench.io import atomic_write_text
 
@@ -103,7 +104,9 @@ def play_game(binary: str, seed: int, max_moves: int = MAX_MOVES) -> str:
 
 
 def generate(folder: Path, games: int, workers: int, progress: bool = True, max_moves: int = MAX_MOVES) -> Path:
-    """Make sure folder holds games game-<seed>.sgf for seeds 0..games-1 (missing ones are played now)."""
+    """Make sure folder holds games game-<seed>.sgf for seeds 0..games-1 (missing ones are played now);
+    the temporary files of a killed earlier run are removed."""
+    remove_stale_temporaries(folder)
     missing = [s for s in range(games) if not (folder / f"game-{s:05d}.sgf").exists()]
     if missing:
         binary = find_gnugo()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench_tasks.go.board import BLACK, WHITE, Board, IllegalMove
 
 SIZE = 19
@@ -84,7 +84,7 @@ def _game(tree: bytes, source: str, index: int) -> Game | str:
     try:
         parsed = sgf.Sgf_game.from_bytes(tree)
     except ValueError as e:
-        return f"corrupt: {e}"
+        return f"corrupt: {reason(e)}"
     if parsed.get_size() != SIZE:
         return f"size {parsed.get_size()}"
     try:
@@ -98,7 +98,7 @@ def _game(tree: bytes, source: str, index: int) -> Game | str:
                 continue  # a node without a move (comments, setup)
             moves.append((COLORS[colour], None if move is None else _point(move)))
     except ValueError as e:
-        return f"corrupt: {e}"
+        return f"corrupt: {reason(e)}"
     if not moves:
         return "no moves"
     return Game(source, index, setup, tuple(moves))

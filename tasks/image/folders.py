@@ -1,10 +1,9 @@
 """Image data sets in the ImageFolder layout (split/class/file), from a folder or a tar archive,
-and the CIFAR-10 python pickle release."""
+and the CIFAR-10 python pickle release (read by cifar_pickle)."""
 
 from __future__ import annotations
 
 import io
-import pickle
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +12,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench.spec import Splits, TensorData
+from cnnbench_tasks.image import cifar_pickle
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 TEST_SPLIT_NAMES = ("test", "val")
@@ -23,8 +23,10 @@ TEST_SPLIT_NAMES = ("test", "val")
 def _decode(data: bytes, where: str, size: tuple[int, int]) -> np.ndarray:
     try:
         img = Image.open(io.BytesIO(data)).convert("RGB")
-    except (UnidentifiedImageError, OSError) as e:
-        raise UsageError(f"{where}: not a readable image ({e})") from None
+    except UnidentifiedImageError:  # its message names the BytesIO, not the file
+        raise UsageError(f"{where}: not a readable image (not an image format PIL knows, or corrupt)") from None
+    except OSError as e:
+        raise UsageError(f"{where}: not a readable image ({reason(e)})") from None
     if img.size != (size[1], size[0]):
         # ImageNet-style evaluation transform: shorter side to 256/224 of the target, centre crop
         scale = max(size) * 256 / 224 / min(img.size)
@@ -53,7 +55,7 @@ def _entries_tar(archive: Path) -> Iterator[tuple[str, str, str, bytes]]:
                     assert f is not None
                     yield parts[0], parts[1], f"{archive}:{m.name}", f.read()
     except (tarfile.TarError, EOFError, OSError) as e:
-        raise UsageError(f"{archive}: not a readable tar archive ({e})") from None
+        raise UsageError(f"{archive}: not a readable tar archive ({reason(e)})") from None
 
 
 def load_imagefolder(source: Path, size: tuple[int, int]) -> Splits:
@@ -106,30 +108,10 @@ def _normalised(
     )
 
 
-def _unpickle(path: Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            return pickle.load(f, encoding="bytes")
-    except (OSError, pickle.UnpicklingError, EOFError) as e:
-        raise UsageError(f"{path}: not a readable CIFAR-10 batch ({e})") from None
-
-
 def load_cifar_pickle(folder: Path) -> Splits:
     """The official python release: data_batch_1..5 and test_batch (3072 bytes per image, CHW)."""
-    arrays, labels = {}, {}
-    for split, names in (("train", [f"data_batch_{i}" for i in range(1, 6)]), ("test", ["test_batch"])):
-        xs, ys = [], []
-        for name in names:
-            batch = _unpickle(folder / name)
-            if b"data" not in batch or b"labels" not in batch:
-                raise UsageError(f"{folder / name}: lacks the 'data' or 'labels' entry")
-            data = np.asarray(batch[b"data"], dtype=np.uint8)
-            if data.ndim != 2 or data.shape[1] != 3072:
-                raise UsageError(f"{folder / name}: rows of {data.shape[1:]} values, expected 3072")
-            xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            ys.append(np.asarray(batch[b"labels"]))
-        arrays[split], labels[split] = np.concatenate(xs), np.concatenate(ys)
-    return _normalised(arrays, labels, "test", 10, f"cifar-pickle:{folder}", {})
+    images, labels = cifar_pickle.read_release(folder)
+    return _normalised(images, labels, "test", cifar_pickle.NUM_CLASSES, f"cifar-pickle:{folder}", {})
 
 
 def load_cifar10(data_dir: Path) -> Splits:

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import gzip
+import math
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 
+MAX_BYTES = 1 << 30  # MNIST's largest file is 47 MB
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _contents(path: Path) -> bytes:
+    """The file's bytes, decompressed when it ends in .gz; at most MAX_BYTES (a decompression bomb or a
+    file far larger than MNIST's is refused before it fills the memory)."""
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: file not found") from None
+    except OSError as e:  # gzip.BadGzipFile is an OSError
+        raise UsageError(f"{path}: cannot read ({e.strerror or reason(e)})") from None
+    except (EOFError, zlib.error) as e:
+        raise UsageError(f"{path}: corrupt gzip data ({reason(e)})") from None
+    if len(raw) > MAX_BYTES:
+        raise UsageError(f"{path}: more than {MAX_BYTES:,} bytes{' when decompressed' * (path.suffix == '.gz')}")
+    return raw
 
 
 def read_idx(path: Path, expect_ndim: int | None = None) -> np.ndarray:
     """Parse an IDX file (optionally gzip-compressed); every inconsistency names the file."""
     path = Path(path)
-    try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: file not found") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise UsageError(f"{path}: cannot read ({e})") from None
+    raw = _contents(path)
     if len(raw) < 4:
         raise UsageError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
@@ -34,7 +49,7 @@ def read_idx(path: Path, expect_ndim: int | None = None) -> np.ndarray:
         raise UsageError(f"{path}: truncated header")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_DTYPES[dtype_code])
-    expected = header + int(np.prod(dims)) * dtype.itemsize
+    expected = header + math.prod(dims) * dtype.itemsize
     if len(raw) != expected:
         raise UsageError(
             f"{path}: size {len(raw)} bytes does not match its header {dims} "

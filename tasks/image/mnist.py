@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from cnnbench.data.cache import atomic_copy, sha256_file
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench.spec import Splits, TensorData
 from cnnbench_tasks.image.idx import read_idx
 
@@ -130,7 +130,7 @@ def locate(data_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Path], str
             try:
                 return _install_into_cache(fetch(Path(tmp)), cache), name
             except Exception as e:  # noqa: BLE001 - each failure is reported below, then the next source tried
-                failures.append(f"{name}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+                failures.append(f"{name}: {reason(e)}")
     raise UsageError("MNIST not found: " + "; ".join(failures) + ". Pass --data-dir with the four IDX files.")
 
 

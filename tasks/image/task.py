@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench.measure.statistics import estimate
 from cnnbench.results import claims
 from cnnbench.spec import (
@@ -310,7 +310,7 @@ class ImageTask(Task):
                     torchvision.datasets.CIFAR10(root=str(folder), download=True)
             except Exception as e:  # noqa: BLE001 - offline: turned into the user's next step
                 raise UsageError(
-                    f"CIFAR-10 is not in {folder} and could not be downloaded ({str(e).splitlines()[0]}); "
+                    f"CIFAR-10 is not in {folder} and could not be downloaded ({reason(e)}); "
                     "pass --data-dir with the ImageFolder layout, its .tar.gz or the python release"
                 ) from None
         return folder

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 from cnnbench.spec import DataRequest, Splits, TensorData
 from cnnbench_tasks.speech import features, generate
 from cnnbench_tasks.speech.features import SAMPLE_RATE, MelConfig
@@ -28,14 +28,25 @@ PHONEME_FRAME_STRIDE = 2  # keep every 2nd frame: neighbours are near duplicates
 # ---- reading audio -------------------------------------------------------------------------------
 
 
+def _wav_problem(path: Path, error: Exception) -> str:
+    """What a failure of the wave module means, in words (its EOFError carries no message)."""
+    if isinstance(error, OSError):
+        return error.strerror or reason(error)
+    if isinstance(error, EOFError):
+        return "empty file" if path.stat().st_size == 0 else "truncated: a chunk ends before its stated size"
+    return reason(error)
+
+
 def read_wav(path: Path, expect_rate: int | None = None) -> tuple[np.ndarray, int]:
     """16-bit PCM mono (or the first channel); every problem names the file."""
     try:
         with wave.open(str(path), "rb") as w:
             rate, width, channels, n = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.getnframes()
             raw = w.readframes(n)
-    except (wave.Error, EOFError, OSError) as e:
-        raise UsageError(f"{path}: not a readable WAV file ({e})") from None
+    except (wave.Error, EOFError, OSError, RuntimeError, ValueError) as e:  # RuntimeError: a chunk past the end
+        raise UsageError(f"{path}: not a readable WAV file ({_wav_problem(path, e)})") from None
+    if rate <= 0 or channels <= 0:
+        raise UsageError(f"{path}: {rate} Hz and {channels} channels in its header; not a usable WAV file")
     if width != 2:
         raise UsageError(f"{path}: {8 * width}-bit samples; expected 16-bit PCM")
     if n == 0 or len(raw) < 2 * channels:

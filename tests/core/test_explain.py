@@ -130,3 +130,74 @@ def test_save_needs_one_run(mnist_dir: Path, tmp_path: Path, capsys: pytest.Capt
     args = ["run", "--task", "image", "--dataset", "mnist", "--data-dir", str(mnist_dir), "--quick"]
     assert main([*args, "--save", str(tmp_path / "m.pt"), "--out", str(tmp_path)]) == 2
     assert "--save needs exactly one trained run; this command plans 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("method", "given", "message"),
+    [
+        ("occlusion", ["--stride", "0"], "--stride must be between 1 and"),
+        ("occlusion", ["--stride", "-2"], "--stride must be between 1 and"),
+        ("occlusion", ["--patch", "0"], "--patch must be between 1 and"),
+        ("maximize", ["--lr", "nan"], "--lr must be between 1e-09 and 1000, got nan"),
+        ("maximize", ["--lr", "inf"], "--lr must be between"),
+        ("maximize", ["--lr", "0"], "--lr must be between"),
+        ("maximize", ["--lr", "-0.1"], "--lr must be between"),
+        ("maximize", ["--steps", "0"], "--steps must be between 1 and 100000, got 0"),
+        ("maximize", ["--steps", "-5"], "--steps must be between 1 and 100000"),
+        ("maximize", ["--l1", "nan"], "--l1 must be between"),
+        ("maximize", ["--seed", "-1"], "--seed must be between 0 and 4294967295"),
+        ("dream", ["--octaves", "0"], "--octaves must be between 1 and 8, got 0"),
+        ("dream", ["--octaves", "-3"], "--octaves must be between 1 and 8"),
+    ],
+)
+def test_bad_numbers_are_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture, method: str, given: list[str], message: str
+) -> None:
+    """The checkpoint named does not exist: the number is refused before it is looked for."""
+    args = ["explain", method, "--checkpoint", str(tmp_path / "absent.pt"), "--out", str(tmp_path / "out"), *given]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+@pytest.fixture
+def untrained_checkpoint(tmp_path: Path) -> Path:
+    """A lecture-cnn checkpoint on 28x28 inputs, untrained (the checks need only its input shape)."""
+    from cnnbench.registry import get_task
+
+    model = get_task("image").build("lecture-cnn", 10, (1, 28, 28), {"options": {}})
+    ck = checkpoint.Checkpoint("image", "lecture-cnn", "mnist", 10, (1, 28, 28), {}, model.state_dict(), {})
+    return checkpoint.save(tmp_path / "m.pt", ck)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (["--patch", "29"], "--patch (the input is 28x28) must be between 1 and 28, got 29"),
+        (["--stride", "100"], "--stride (the input is 28x28) must be between 1 and 28, got 100"),
+    ],
+)
+def test_patch_and_stride_must_fit_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture, untrained_checkpoint: Path, given: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    assert main(["explain", "occlusion", "--checkpoint", str(untrained_checkpoint), "--out", str(out), *given]) == 2
+    assert message in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag", ["--checkpoint", "--vgg16-weights", "--image", "--content"])
+def test_input_files_missing_or_empty_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, flag: str) -> None:
+    (tmp_path / "empty").write_bytes(b"")
+    for path, problem in ((tmp_path / "absent", "no such file"), (tmp_path / "empty", "an empty file")):
+        assert main(["explain", "style", flag, str(path), "--out", str(tmp_path / "out")]) == 2
+        assert capsys.readouterr().err.strip().endswith(f"{flag} {path}: {problem}")
+
+
+def test_out_that_is_a_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture, untrained_checkpoint: Path
+) -> None:
+    (tmp_path / "taken").write_text("x")
+    args = ["explain", "filters", "--checkpoint", str(untrained_checkpoint), "--out", str(tmp_path / "taken")]
+    assert main(args) == 2
+    assert "--out " in capsys.readouterr().err and (tmp_path / "taken").read_text() == "x"

@@ -2,12 +2,15 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from cnnbench.errors import UsageError
 from cnnbench.registry import default_registry, get_task
-from cnnbench.run.plan import RunRequest, parse_pairs, parse_seeds, plan_runs
+from cnnbench.run.plan import RunPlan, RunRequest, parse_pairs, parse_seeds, plan_runs
+from cnnbench.run.runner import prepare_splits
+from cnnbench.spec import Splits, TensorData
 
 
 @pytest.mark.parametrize("name", sorted(default_registry().names()))
@@ -73,7 +76,8 @@ def test_timing_only_plans_no_data_set() -> None:
         (RunRequest(task="image", timing_only=True, timing=False), "leave nothing to do"),
         (RunRequest(task="image", profile="huge"), "unknown profile"),
         (RunRequest(task="image", models=("dnn",), save_to=Path("m.pt"), seeds=(0, 1)), "--save needs exactly one"),
-        (RunRequest(task="image", models=("dnn",), timing_only=True, save_to=Path("m.pt")), "timing-only"),
+        (RunRequest(task="image", models=("dnn",), timing_only=True, save_to=Path("m")), "timing-only trains nothing"),
+        (RunRequest(task="image", models=("vgg16",), save_to=Path("m.pt")), "this command only times its models"),
         (RunRequest(task="image", amp="fp16", device=torch.device("cpu")), "fp16"),
         (RunRequest(task="image", train_flops=float("nan")), "the training FLOPs budget"),
         (RunRequest(task="image", train_flops=0.0), "the training FLOPs budget"),
@@ -143,3 +147,25 @@ def test_a_compute_budget_becomes_samples_and_epochs_for_the_model() -> None:
     given = RunRequest(task="image", models=("dnn",), dataset="mnist", train_flops=1e10, seeds=(0,))
     ctx.plan = plan_runs(task, given)[0]
     assert compute_budget(ctx, dnn).max_samples == int(1e10 // dnn)
+
+class _OneSplit:
+    """Stands in for the runner's DataCache: four male speakers' samples in each split."""
+
+    def get(self, name: str, *args: object, **kwargs: object) -> Splits:
+        data = TensorData(torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long), 10, name,
+                          {"sex": np.array(["male"] * 4)})  # fmt: skip
+        return Splits(data, data)
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ({"train_where": {"sex": "female"}}, "data set mnist: no training samples with sex=female"),
+        ({"test_where": {"sex": "female"}, "test_dataset": "other"}, "data set other: no test samples with sex=female"),
+    ],
+)
+def test_an_empty_split_says_which_and_why(where: dict, message: str) -> None:
+    task = get_task("image")
+    plan = RunPlan("image", "dnn", "mnist", "quick", task.profile("quick", "dnn"), **where)
+    with pytest.raises(UsageError, match=message):
+        prepare_splits(task, plan, _OneSplit(), torch.device("cpu"))  # type: ignore[arg-type]

@@ -137,3 +137,39 @@ def test_the_claims_section_lists_every_judged_claim(tmp_path: Path, rec) -> Non
     assert cells[3].startswith("kim-cnn-non-static 76.00 ± 2.48 (n=3) vs kim-cnn-rand 71.00 ± 2.48 (n=3); +5.00")
     assert cells[4] == "SUPPORTED" and cells[5] == "equal epochs (12 each); equal training compute"
     assert "Kim 2014" in cells[6]
+
+@pytest.mark.parametrize("verb", ["publish", "table"])
+def test_bad_out_is_one_line_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture, rec, verb: str
+) -> None:
+    runs = tmp_path / "runs"
+    write_record(rec("boe", 0, 0.7), runs / "ok.json")
+    taken = tmp_path / "taken"
+    taken.write_text("keep me")
+    # publish writes into a folder, table writes one file: each is given the other kind of path
+    out = taken if verb == "publish" else runs
+    assert main([verb, "--runs", str(runs), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--out {out}" in err
+    assert taken.read_text() == "keep me" and sorted(p.name for p in runs.iterdir()) == ["ok.json"]
+
+
+def test_publish_refuses_a_file_where_it_writes_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture, rec) -> None:
+    runs, out = tmp_path / "runs", tmp_path / "results"
+    write_record(rec("boe", 0, 0.7), runs / "ok.json")
+    out.mkdir()
+    (out / "report").write_text("not a folder")
+    assert main(["publish", "--runs", str(runs), "--out", str(out)]) == 2
+    assert "results: report inside it exists and is not a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["report"]
+
+
+def test_null_scores_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, rec) -> None:
+    runs = tmp_path / "runs"
+    path = write_record(rec("boe", 0, 0.7), runs / "r.json")
+    data = json.loads(path.read_text())
+    data["metrics"]["accuracy"] = None
+    path.write_text(json.dumps(data))
+    for verb in (["publish", "--runs", str(runs), "--out", str(tmp_path / "out")], ["compare", str(path), str(path)]):
+        assert main(verb) == 2
+        assert capsys.readouterr().err.strip().endswith("r.json.metrics.accuracy: expected a number, got null")

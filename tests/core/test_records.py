@@ -1,6 +1,7 @@
 """The typed run record: JSON round trip, atomic and unique writes, clear errors, and migration of version 1."""
 
 import copy
+import dataclasses
 import json
 import multiprocessing
 from collections.abc import Callable
@@ -71,10 +72,10 @@ def test_failure_mid_write_keeps_old_record(
 
 
 def test_unserialisable_record_writes_nothing(tmp_path: Path, record_json: MakeJson) -> None:
-    bad = record_json()
-    bad["metrics"]["accuracy"] = float("nan")
+    good = Record.from_json(record_json())
+    bad = dataclasses.replace(good, metrics=dataclasses.replace(good.metrics, scores={"accuracy": float("nan")}))
     with pytest.raises(ValueError):
-        write_record(Record.from_json(bad), tmp_path / "r.json")
+        write_record(bad, tmp_path / "r.json")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -86,7 +87,16 @@ def test_unserialisable_record_writes_nothing(tmp_path: Path, record_json: MakeJ
         ({"colour": "red"}, "unknown field 'colour'"),
         ({"seed": "zero"}, r"\.seed: expected a number"),
         ({"metrics": {"params": 1, "flops_fwd": 1, "macs_fwd": 1, "flops_train": 1, "accuracy": "high"}},
-         r"metrics\.accuracy: a score must be a number"),
+         r"metrics\.accuracy: expected a number, got \"high\""),
+        ({"metrics": {"params": 1, "flops_fwd": 1, "macs_fwd": 1, "flops_train": 1, "accuracy": None}},
+         r"metrics\.accuracy: expected a number, got null"),
+        ({"metrics": {"params": None, "flops_fwd": 1, "macs_fwd": 1, "flops_train": 1}},
+         r"metrics\.params: expected a number, got null"),
+        ({"metrics": {"params": 1, "flops_fwd": 1, "macs_fwd": 1, "flops_train": 1, "accuracy_by_sex": None}},
+         r"metrics\.accuracy_by_sex: expected an object"),
+        ({"metrics": None}, "lacks metrics"),
+        ({"seed": 2**70}, r"\.seed: 1180591620717411303424 is out of range"),
+        ({"seed": 1.5}, r"\.seed: expected a whole number, got 1.5"),
         ({"timing": {"forward": {"b1": {"batch": 1}}}}, r"timing\.forward\.b1: lacks median_ms"),
         ({"machine": []}, r"\.machine: expected an object"),
         ({"primary_metric": None}, "primary_metric must be a string"),
@@ -98,6 +108,29 @@ def test_bad_records_name_the_file_and_field(tmp_path: Path, change: dict, messa
     with pytest.raises(UsageError, match=message) as info:
         read_record(p)
     assert str(p) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"throughput_batch": None}, r"config\.throughput_batch: expected a number, got null"),
+        ({"input_shape": [1, None]}, r"config\.input_shape\[1\]: expected a number, got null"),
+        ({"threads": "two"}, r"config\.threads: expected a number, got \"two\""),
+    ],
+)
+def test_bad_config_fields_are_named(config: dict, message: str, record_json: MakeJson) -> None:
+    data = record_json()
+    data["config"] |= config
+    with pytest.raises(UsageError, match=message):
+        Record.from_json(data)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused(tmp_path: Path, constant: str, record_json: MakeJson) -> None:
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(record_json()).replace('"accuracy": 0.5', f'"accuracy": {constant}'))
+    with pytest.raises(UsageError, match=f"r.json: not a readable JSON run record \\({constant} is not a JSON number"):
+        read_record(p)
 
 
 def test_not_json(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from cnnbench.cli.main import main
 from cnnbench_tasks.go.board import BLACK, WHITE, Board
 from cnnbench_tasks.go.data import split_games
 from cnnbench_tasks.go.models import AlphaGoPolicy, Policy, packed_bytes, unpack
-from cnnbench_tasks.go.positions import game_positions, load_positions
+from cnnbench_tasks.go.positions import cache_key, game_positions, load_positions
 from cnnbench_tasks.go.sgf import Game
 from cnnbench_tasks.go.symmetry import permutations, transform
 
@@ -148,3 +148,30 @@ def test_cache_without_the_rows_of_an_illegal_game(tmp_path: Path) -> None:
     assert len(found.skipped) == 1 and "bad.sgf game 1: move 2" in found.skipped[0]
     assert len(found.y) == len(np.asarray(found.x)) == sum(p is not None for _, p in good.moves)
     assert set(found.game.tolist()) == {0}
+
+
+@pytest.mark.parametrize("damaged", ["positions-{}.npy", "positions-{}.npz"])
+def test_a_truncated_cache_entry_is_extracted_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture, damaged: str
+) -> None:
+    games = [random_game(s, 30, s) for s in range(2)]
+    expected = np.array(load_positions(games, "raw", tmp_path, workers=1, progress=False).x)  # a copy, not a map
+    path = tmp_path / damaged.format(cache_key(games, "raw"))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    again = load_positions(games, "raw", tmp_path, workers=1, progress=False)
+    assert not again.from_cache and np.array_equal(np.asarray(again.x), expected)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ": cached Go positions unusable (" in err and path.name in err
+    assert load_positions(games, "raw", tmp_path, workers=1, progress=False).from_cache
+
+
+def test_an_entry_that_contradicts_itself_is_extracted_again(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Rows and moves of different lengths (written by hand, sealed as they are): caught by the reader."""
+    games = [random_game(s, 30, s) for s in range(2)]
+    load_positions(games, "raw", tmp_path, workers=1, progress=False)
+    meta = tmp_path / f"positions-{cache_key(games, 'raw')}.npz"
+    with np.load(meta) as z:
+        np.savez(meta, y=z["y"][:-1], game=z["game"], skipped=z["skipped"], seconds=z["seconds"])
+    (meta.parent / f"positions-{cache_key(games, 'raw')}.npy.complete").unlink()
+    assert not load_positions(games, "raw", tmp_path, workers=1, progress=False).from_cache
+    assert "rows but" in capsys.readouterr().err

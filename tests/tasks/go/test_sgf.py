@@ -56,3 +56,16 @@ def test_unterminated_last_game_is_counted(tmp_path: Path) -> None:
 def test_folder_without_sgf(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no .sgf files"):
         sgf_files(tmp_path)
+
+
+def _valid_games(result: tuple[list, object]) -> None:
+    games, report = result
+    for g in games:
+        assert g.moves and all(p is None or 0 <= p < 361 for _, p in g.moves)
+        assert all(0 <= p < 361 for _, p in g.setup)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_fuzz_sgf_gives_games_or_one_line(fuzz_file, strict: bool) -> None:
+    good = (GAME + HANDICAP + SMALL).encode()
+    fuzz_file("games.sgf", good, lambda p: read_games([p], strict=strict), _valid_games, cut=60)

@@ -1,3 +1,4 @@
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +49,10 @@ def test_corrupt_gzip(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="file not found"):
         read_idx(tmp_path / "nope")
+
+
+def test_fuzz_idx_gives_an_array_or_one_line(tmp_path: Path, fuzz_file) -> None:
+    write_idx(tmp_path / "good", np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4))
+    good = (tmp_path / "good").read_bytes()
+    fuzz_file("t10k-images-idx3-ubyte", good, lambda p: read_idx(p, expect_ndim=3), lambda a: a.shape[0] >= 0)
+    fuzz_file("t10k-images-idx3-ubyte.gz", gzip.compress(good), read_idx)

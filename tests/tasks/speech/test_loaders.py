@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -78,3 +79,28 @@ def test_frame_labels_follow_phoneme_starts() -> None:
     assert labels == ["sil", "sil", "s", "s", "s", "E", "E", "E", "n", "n", "sil", "sil"]
     shifted = data.frame_labels(phonemes, 12, shift=hop, rate_ratio=1.0, length=12 * hop)
     assert shifted[:4] == ["sil", "sil", "sil", "s"]
+
+
+def _valid_wav(result: tuple[np.ndarray, int]) -> None:
+    audio, rate = result
+    assert audio.dtype == np.int16 and audio.ndim == 1 and len(audio) > 0 and rate > 0
+
+
+def test_fuzz_wav_gives_audio_or_one_line(tmp_path: Path, fuzz_file, write_wav) -> None:
+    write_wav(tmp_path / "good.wav", 8000, seconds=0.005)
+    fuzz_file("0_theo_0.wav", (tmp_path / "good.wav").read_bytes(), data.read_wav, _valid_wav, cut=80)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", r"not a readable WAV file \(empty file\)"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00", r"not a readable WAV file \(truncated: a chunk"),
+        (b"RIFF\x24\x00\x00\x00WAVE", r"not a readable WAV file \(fmt chunk and/or data chunk missing\)"),
+        (b"RIFX\x24\x00\x00\x00WAVEfmt ", r"not a readable WAV file \(file does not start with RIFF id\)"),
+    ],
+)
+def test_unreadable_wav_says_why(tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / "a.wav").write_bytes(content)
+    with pytest.raises(UsageError, match=f"a.wav: {message}"):
+        data.read_wav(tmp_path / "a.wav")

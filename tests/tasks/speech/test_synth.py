@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,33 @@ def test_cache_roundtrip(tmp_path) -> None:
     assert path == path2 and path.name == f"synth-{params.key()}.npz"
     assert again.audio.tobytes() == first.audio.tobytes() and again.meta == first.meta
     assert generate.CorpusParams(("yes", "no"), 4, seed=2).key() != params.key()
+
+
+def _tiny_corpus(params: generate.CorpusParams, workers: int | None = None, progress: bool = True) -> generate.Corpus:
+    """Stands in for espeak-ng: two clips of a tone, so the cache tests synthesise nothing."""
+    audio = (1000 * np.sin(np.arange(800) / 5)).astype(np.int16)
+    meta = [{"text": "yes", "label": 0}, {"text": "no", "label": 1}]
+    return generate.Corpus(audio, np.array([0, 300, 800], np.int64), meta, 16000)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "zero offsets", "empty"])
+def test_a_damaged_cached_corpus_is_generated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, damage: str
+) -> None:
+    monkeypatch.setattr(generate, "synthesize", _tiny_corpus)
+    params = generate.CorpusParams(("yes", "no"), 2, seed=1)
+    first, path = generate.cached_corpus(params, tmp_path, progress=False)
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:-100])
+    elif damage == "zero offsets":  # a well-formed archive whose offsets do not split the audio
+        np.savez(path, audio=first.audio, offsets=np.zeros(3, np.int64), meta=np.array("[{}, {}]"),
+                 sample_rate=np.array(16000))  # fmt: skip
+        (path.parent / f"{path.name}.complete").unlink()
+    else:
+        path.write_bytes(b"")
+    again, _ = generate.cached_corpus(params, tmp_path, progress=False)
+    assert again.audio.tobytes() == first.audio.tobytes() and again.meta == first.meta
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path.name}: cached speech corpus unusable (" in err and "rebuilding" in err
+    generate.cached_corpus(params, tmp_path, progress=False)
+    assert capsys.readouterr().err == ""

@@ -31,7 +31,7 @@ def test_word2vec_text_header_and_wanted(tmp_path: Path) -> None:
     [
         (b"the 1 2 3\nfilm 1 2\n", r"line 2: 2 values, expected 3 like the lines before"),
         (b"2 3\nthe 1 2 3\nfilm 1 2 3 4\n", r"line 3: 4 values, expected 3"),
-        (b"the 1 2\nfilm 1 x\n", r"line 2: a value is not a number"),
+        (b"the 1 2\nfilm 1 x\n", r"line 2: 'x' is not a number"),
         (b"the 1 2\nf\xe9 1 2\n", r"line 2: not UTF-8"),
         (b"the 1 2\n\nfilm 1 2\n", r"line 2: empty line"),
         (b"", r"no vectors in the file"),
@@ -54,7 +54,7 @@ def test_word2vec_binary_round_trip(tmp_path: Path) -> None:
     back = vectors.load_vectors_file(p)
     np.testing.assert_allclose(back["bad"], [4, 5, 6, 7])
     p.write_bytes(b"garbage")
-    with pytest.raises(UsageError, match="not a word2vec binary file"):
+    with pytest.raises(UsageError, match="vec.bin: not a word2vec binary file"):
         vectors.load_vectors_file(p)
 
 
