@@ -111,12 +111,22 @@ def paired_drop(label: str, plain: Sequence[Record], changed: Sequence[Record]) 
     return Side(label, kept, [by_run[(r.seed, r.dataset.fold)] - r.score for r in kept])
 
 
+def _aligned(side: Side, keys: list[tuple]) -> Side:
+    """The side's runs in the order of `keys` (seed, fold) when it ran exactly those, else as it is."""
+    order = {(r.seed, r.dataset.fold): i for i, r in enumerate(side.runs)}
+    if sorted(order) != sorted(keys) or len(order) != len(side.runs):
+        return side
+    idx = [order[k] for k in keys]
+    return Side(side.label, [side.runs[i] for i in idx], [side.values[i] for i in idx])
+
+
 def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool = True, anchor: str = "") -> Claim:
     """One sentence: the claim, both sides, the comparison and its verdict (anchor: the published result
     the claim is read against, kept for the Claims section).
 
     The test is paired when both sides ran the same seeds and folds (same splits), else Welch's."""
     keys = [(r.seed, r.dataset.fold) for r in a.runs]
+    b = _aligned(b, keys)
     paired = len(a.runs) > 1 and keys == [(r.seed, r.dataset.fold) for r in b.runs] and len(set(keys)) == len(keys)
     result: Comparison = compare(a.values, b.values, expect, paired=paired)
     parts = []

@@ -116,7 +116,8 @@ def claims_section(sections: list[Section]) -> list[str]:
         "",
         "Each claim of the lecture that a task's experiments test, judged over seeds (or cross-validation folds) "
         "from the records below: supported or contradicted when the 95% interval of the difference excludes "
-        "zero, else inconclusive at that n (see Method). Scores in % (speech: drops in points).",
+        "zero, else inconclusive at that n (see Method). Scores in %; a \"drop\" is the accuracy a model lost "
+        "under a change (a shift, a permutation, the other sex), in points.",
         "",
         "| machine | task | claim | our result (mean ± 95% CI, n; difference) | verdict | compared at | anchor |",
         "|---|---|---|---|---|---|---|",

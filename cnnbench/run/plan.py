@@ -172,8 +172,14 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
     if request.match_flops is not None:
         if any(p.dataset is None for p in plans):
             raise UsageError("--match-flops sets a training budget; there is no training with --timing-only")
-        match = (request.match_flops, profiles[request.match_flops])
-        plans = [dataclasses.replace(p, flops_match=match) for p in plans]
+        if any(p.flops_match is not None for p in plans):
+            raise UsageError("--match-flops: an experiment asked for already matches another model's compute")
+        experiments = {e.name: e for e in task.experiments()}
+        plans = [dataclasses.replace(p, flops_match=(request.match_flops, _reference_profile(
+            task, request, experiments.get(p.experiment or ""), profiles[request.match_flops])))
+            for p in plans]  # fmt: skip
+    elif request.train_flops is not None and any(p.flops_match is not None for p in plans):
+        raise UsageError("--train-flops: an experiment asked for already budgets its runs by another model's compute")
     if request.save_to is not None:
         problem = _save_problem(request, plans)
         if problem:
@@ -295,6 +301,11 @@ def _plans_one_seed(
             if plans[-1].timing:
                 timed.add((m, exp.train))
     return plans
+
+
+def _reference_profile(task: Task, request: RunRequest, exp: Experiment | None, profile: Profile) -> Profile:
+    """The budget of --match-flops' model: its profile, within an experiment with that experiment's budget."""
+    return _experiment_profile(task, request, exp, request.match_flops or "", profile) if exp else profile
 
 
 def _experiment_profile(task: Task, request: RunRequest, exp: Experiment, model: str, profile: Profile) -> Profile:

@@ -76,6 +76,9 @@ class DataCache:
         options = dict(options or {})
         if seed is None or not self.task.data_spec(dataset).split_follows_seed:
             seed = self.seed
+        else:  # a run plans seed by seed: another seed's splits of this data set are not needed again
+            for old in [k for k in self._loaded if k[0] == dataset and k[-1] != seed]:
+                del self._loaded[old]
         key = (dataset, input_shape, tuple(sorted(options.items())), fold, id(fitted), seed)
         if key not in self._loaded:
             request = DataRequest(

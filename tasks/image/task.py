@@ -106,11 +106,11 @@ def properties_claims(records: list[Record]) -> list[str]:
         return []
     lines = []
     ladder = [
-        ("1, locality: local filters (unshared) beat a fully connected net of the CNN's size", "local-nopool",
-         "dnn-small"),
+        ("1, locality: local filters (unshared; far more weights, see the costs) beat a fully connected net of "
+         "the CNN's size", "local-nopool", "dnn-small"),
         ("1, locality: local filters (unshared) beat the lecture's DNN", "local-nopool", "dnn"),
         ("2, weight sharing: shared local filters beat unshared ones", "cnn-nopool", "local-nopool"),
-        ("3, subsampling: pooling after each layer does not cost accuracy (the pooled CNN beats the unpooled)",
+        ("3, subsampling: the CNN with pooling after each layer beats the same CNN without pooling",
          "lecture-cnn", "cnn-nopool"),
         ("all three: the lecture's CNN beats a DNN with the same parameter count", "lecture-cnn", "dnn-small"),
     ]  # fmt: skip

@@ -107,12 +107,16 @@ def _split(x: torch.Tensor, y: torch.Tensor, meta: list[dict], k: int, source: s
     return Splits(data.select(np.flatnonzero(~test)), data.select(np.flatnonzero(test)))
 
 
-_FEATURES: dict[tuple, tuple] = {}  # the last data set's features: a new seed only draws a new split
+# the features of the last MEMO_ENTRIES data sets: a new seed only draws a new split (a run plans seed by seed,
+# each seed's experiments on the digits and the phonemes in turn, so both are kept)
+_FEATURES: dict[tuple, tuple] = {}
+MEMO_ENTRIES = 2
 
 
 def _memo(key: tuple, compute: Callable[[], tuple]) -> tuple:
     if key not in _FEATURES:
-        _FEATURES.clear()
+        while len(_FEATURES) >= MEMO_ENTRIES:
+            del _FEATURES[next(iter(_FEATURES))]  # the oldest
         _FEATURES[key] = compute()
     return _FEATURES[key]
 
@@ -157,7 +161,8 @@ def frame_labels(phonemes: list[list], n_frames: int, shift: int, rate_ratio: fl
 
 def load_synth_phonemes(request: DataRequest) -> Splits:
     """Frame classification: an 11-frame window of log-mel around each frame, labelled by its phoneme."""
-    key = ("phonemes", request.profile, str(request.cache_dir), str(request.device))
+    corpora = tuple(corpus_params(name, request.profile).key() for name in CORPORA)
+    key = ("phonemes", corpora, str(request.cache_dir), str(request.device))
     x, y, meta_all, inventory = _memo(key, lambda: _phoneme_windows(request))
     splits = _split(x, y, meta_all, len(inventory), "espeak-ng:phonemes", voice_split(meta_all, request.seed))
     splits.notes = {"phonemes": inventory, "test_voices": sorted(held_out_voices(meta_all, request.seed))}

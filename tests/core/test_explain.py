@@ -164,9 +164,12 @@ def test_bad_numbers_are_refused_before_any_work(
 def untrained_checkpoint(tmp_path: Path) -> Path:
     """A lecture-cnn checkpoint on 28x28 inputs, untrained (the checks need only its input shape)."""
     from cnnbench.registry import get_task
+    from cnnbench.spec import BuildContext, Profile
 
-    model = get_task("image").build("lecture-cnn", 10, (1, 28, 28), {"options": {}})
-    ck = checkpoint.Checkpoint("image", "lecture-cnn", "mnist", 10, (1, 28, 28), {}, model.state_dict(), {})
+    task = get_task("image")
+    ctx = BuildContext("image", 10, (1, 28, 28), task.resolve_options({}))
+    trained = checkpoint.Trained("mnist", "quick", Profile(epochs=1, batch_size=8, lr=1e-3), split_seed=0, seed=0)
+    ck = checkpoint.Checkpoint("lecture-cnn", ctx, task.build("lecture-cnn", ctx).state_dict(), trained)
     return checkpoint.save(tmp_path / "m.pt", ck)
 
 

@@ -84,6 +84,10 @@ def test_timing_only_plans_no_data_set() -> None:
         (RunRequest(task="image", match_flops="nope"), "unknown model of task 'image'"),
         (RunRequest(task="image", match_flops="dnn", train_flops=1e12), "give one"),
         (RunRequest(task="image", match_flops="dnn", timing_only=True), "no training with --timing-only"),
+        (RunRequest(task="speech", experiments=("male-to-female-equal-flops",), match_flops="dnn"),
+         "already matches another model's compute"),
+        (RunRequest(task="speech", experiments=("male-to-female-equal-flops",), train_flops=1e12),
+         "already budgets its runs by another model's compute"),
     ],
 )
 def test_impossible_requests_fail_before_any_work(request_: RunRequest, message: str) -> None:
@@ -169,3 +173,10 @@ def test_an_empty_split_says_which_and_why(where: dict, message: str) -> None:
     plan = RunPlan("image", "dnn", "mnist", "quick", task.profile("quick", "dnn"), **where)
     with pytest.raises(UsageError, match=message):
         prepare_splits(task, plan, _OneSplit(), torch.device("cpu"))  # type: ignore[arg-type]
+
+
+def test_match_flops_inside_an_experiment_uses_the_experiment_budget_of_the_reference() -> None:
+    task = get_task("image")
+    one = RunRequest(task="image", experiments=("properties",), models=("dnn",), match_flops="lecture-cnn", seeds=(0,))
+    (plan,) = plan_runs(task, one)
+    assert plan.flops_match is not None and plan.flops_match[1].epochs == 2 and plan.flops_match[1].train_limit == 10000

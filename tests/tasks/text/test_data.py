@@ -121,7 +121,7 @@ def test_word_saliency_from_a_checkpoint(rt_dir: Path, tmp_path: Path, capsys: p
     png = tmp_path / "pics" / "text-kim-cnn-multichannel_saliency.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main(["explain", "occlusion", *out]) == 2  # the task's renderer: no pixels to cover in a sentence
-    assert "a sentence is word ids: use saliency" in capsys.readouterr().err
+    assert "occlusion needs an image model" in capsys.readouterr().err
 
 
 def test_token_saliency_marks_only_real_words() -> None:
@@ -146,3 +146,18 @@ def test_shuffled_word_order_is_fixed_per_length_and_keeps_the_words() -> None:
     assert TASK.resolve_options({"word_order": "shuffled"})["word_order"] == "shuffled"
     with pytest.raises(UsageError, match="word_order"):
         TASK.resolve_options({"word_order": "reversed"})
+
+
+def test_the_summary_keeps_shuffled_word_order_runs_apart(make_record) -> None:
+    def runs(model: str, scores: list[float], **extra) -> list:
+        return [make_record(task="text", model=model, seed=i, dataset={"name": "mr"}, metrics={"accuracy": s},
+                            training={}, **extra) for i, s in enumerate(scores)]  # fmt: skip
+
+    glove = {"embedding": "glove-50"}
+    kept = runs("kim-cnn-non-static", [0.78, 0.79, 0.77], options=glove)
+    rand = runs("kim-cnn-rand", [0.70, 0.71, 0.69], options={"embedding": "random"})
+    shuffled = runs("kim-cnn-non-static", [0.60, 0.61, 0.62, 0.6], options=glove | {"word_order": "shuffled"},
+                    experiment="word-order-shuffled")  # fmt: skip
+    text = "\n".join(TASK.summarize(kept + rand + shuffled))
+    assert "kim-cnn-non-static) beat random ones (kim-cnn-rand): SUPPORTED" in text
+    assert "60." not in text.split("\n")[0]
