@@ -72,12 +72,12 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_range(args.seed, 0, MAX_SEED, "--seed")
     check_range(args.patch, 1, 2**31, "--patch")
     check_range(args.stride, 1, 2**31, "--stride")
-    for flag in ("checkpoint", "image", "content", "style", "vgg16_weights"):
-        path = getattr(args, flag)
+    for flag in ("--checkpoint", "--image", "--content", "--style", "--vgg16-weights"):
+        path = getattr(args, flag[2:].replace("-", "_"))
         if path is not None and not path.is_file():
-            raise UsageError(f"--{flag.replace('_', '-')} {path}: no such file")
+            raise UsageError(f"{flag} {path}: no such file")
         if path is not None and path.stat().st_size == 0:
-            raise UsageError(f"--{flag.replace('_', '-')} {path}: an empty file")
+            raise UsageError(f"{flag} {path}: an empty file")
     check_writable_folder(args.out, f"--out {args.out}")
 
 
