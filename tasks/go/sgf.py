@@ -141,7 +141,8 @@ def read_games(paths: list[Path], strict: bool = False, validate: bool = True) -
             got = _game(tree, path.name, index)
             if isinstance(got, str):
                 reason = "corrupt" if got.startswith("corrupt") else ("not 19x19" if got.startswith("size") else got)
-                report.skip(reason, f"{path.name} game {index}: {got}", strict and reason == "corrupt")
+                # strict: every skipped game is fatal (the README's promise), a game without moves excepted
+                report.skip(reason, f"{path.name} game {index}: {got}", strict and got != "no moves")
                 continue
             problem = check_replay(got) if validate else None
             if problem:

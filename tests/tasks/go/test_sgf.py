@@ -44,7 +44,9 @@ def test_strict_makes_a_bad_game_fatal(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="games.sgf game 1: move 2"):
         read_games([path], strict=True)
     smallonly = _write(tmp_path, "small.sgf", SMALL)
-    assert read_games([smallonly], strict=True)[1].skipped == {"not 19x19": 1}  # not an error: skipped
+    assert read_games([smallonly])[1].skipped == {"not 19x19": 1}  # skipped by default
+    with pytest.raises(UsageError, match="small.sgf game 0: size"):
+        read_games([smallonly], strict=True)  # fatal under strict=1, as the README says
 
 
 def test_unterminated_last_game_is_counted(tmp_path: Path) -> None:
