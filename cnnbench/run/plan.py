@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -150,9 +151,7 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
             raise UsageError("--match-flops and --train-flops both set the compute budget: give one")
     all_models = set(models) | {m for e in task.experiments() for m in (*(e.models or ()), e.match_flops_of) if m}
     all_models |= {request.match_flops} if request.match_flops else set()
-    overrides = {"epochs": request.epochs, "time_budget_s": request.time_budget_s, "batch_size": request.batch_size,
-                 "train_flops": request.train_flops}  # fmt: skip
-    profiles = {m: task.profile(request.profile, m).replace(**overrides) for m in all_models}
+    profiles = {m: task.profile(request.profile, m).replace(**_overrides(request)) for m in all_models}
     for profile in profiles.values():
         check_profile(profile)
     seeds = request.seeds or tuple(range(request.seed, request.seed + task.profile(request.profile).seeds))
@@ -303,6 +302,12 @@ def _plans_one_seed(
     return plans
 
 
+def _overrides(request: RunRequest) -> dict[str, Any]:
+    """The profile fields the command line set (None: not set; Profile.replace keeps the profile's own)."""
+    return {"epochs": request.epochs, "time_budget_s": request.time_budget_s, "batch_size": request.batch_size,
+            "train_flops": request.train_flops}  # fmt: skip
+
+
 def _reference_profile(task: Task, request: RunRequest, exp: Experiment | None, profile: Profile) -> Profile:
     """The budget of --match-flops' model: its profile, within an experiment with that experiment's budget."""
     return _experiment_profile(task, request, exp, request.match_flops or "", profile) if exp else profile
@@ -313,9 +318,7 @@ def _experiment_profile(task: Task, request: RunRequest, exp: Experiment, model:
     own = exp.profile_overrides.get(request.profile)
     if not own:
         return profile
-    given = {"epochs": request.epochs, "time_budget_s": request.time_budget_s, "batch_size": request.batch_size,
-             "train_flops": request.train_flops}  # fmt: skip
-    merged = dataclasses.replace(task.profile(request.profile, model), **own).replace(**given)
+    merged = dataclasses.replace(task.profile(request.profile, model), **own).replace(**_overrides(request))
     check_profile(merged)
     return merged
 
