@@ -36,16 +36,16 @@ def cost_words(runs: Sequence[Record]) -> str:
     words = f"{r.metrics.params:,} params, {r.metrics.flops_fwd / 1e6:,.2f} MFLOPs/sample"
     trained = [x for x in runs if x.training is not None]
     if trained:
-        flops = statistics.fmean(x.metrics.flops_train * x.training.samples for x in trained)
         seconds = statistics.fmean(x.training.train_seconds for x in trained)
         epochs = statistics.fmean(x.training.epochs_run for x in trained)
-        words += f", {epochs:.3g} epochs = {flops / 1e12:,.3g} training TFLOPs in {seconds:,.1f} s"
+        words += f", {epochs:.3g} epochs = {_training_tflops(trained):,.3g} training TFLOPs in {seconds:,.1f} s"
     if cut_by_wall_clock(runs):
         words += ", CUT BY A WALL-CLOCK BUDGET"
     return words
 
 
 def _training_tflops(runs: Sequence[Record]) -> float:
+    """Training TFLOPs (per-sample training FLOPs x samples trained), mean over the trained runs."""
     trained = [x for x in runs if x.training is not None]
     return statistics.fmean(x.metrics.flops_train * x.training.samples for x in trained) / 1e12
 
