@@ -50,10 +50,39 @@ def _training_tflops(runs: Sequence[Record]) -> float:
     return statistics.fmean(x.metrics.flops_train * x.training.samples for x in trained) / 1e12
 
 
+def _design(runs: Sequence[Record]) -> str:
+    """How a side's runs differ: k-fold cross-validation, or seeds (the split follows the seed where the task's
+    design has one)."""
+    folds = sorted({r.dataset.fold[1] for r in runs if r.dataset.fold})
+    return "/".join(f"{k}-fold CV" for k in folds) if folds else "seeds"
+
+
+def _unlike(a: Sequence[Record], b: Sequence[Record]) -> str:
+    """What differs between the two sides' protocols (profile, cross-validation or seeds), said before the
+    budget so that a reader sees that the sides were not run alike; empty when they were."""
+    said = []
+    pa, pb = sorted({r.profile for r in a}), sorted({r.profile for r in b})
+    if pa != pb:
+        said.append(f"UNLIKE PROFILES ({'/'.join(pa)} vs {'/'.join(pb)})")
+    da, db = _design(a), _design(b)
+    if da != db:
+        said.append(f"UNLIKE PROTOCOLS ({da} vs {db})")
+    elif da != "seeds":
+        said.append(da)
+    return "; ".join(said)
+
+
 def matched_on(a: Sequence[Record], b: Sequence[Record]) -> str:
-    """What the comparison holds equal: training FLOPs (a compute budget), epochs, or neither (said so)."""
+    """What the comparison holds equal: training FLOPs (a compute budget), epochs, or neither (said so);
+    preceded by the protocol when it is cross-validation, and by what differs when the sides ran unalike."""
     if not any(r.training for r in a) or not any(r.training for r in b):
         return ""
+    budget = _budget(a, b)
+    unlike = _unlike(a, b)
+    return f"{unlike}; {budget}" if unlike else budget
+
+
+def _budget(a: Sequence[Record], b: Sequence[Record]) -> str:
     fa, fb = _training_tflops(a), _training_tflops(b)
     budgeted = any(r.training is not None and r.training.stopped_by == "flops" for r in [*a, *b])
     if budgeted and abs(fa - fb) <= 0.02 * max(fa, fb):

@@ -68,3 +68,21 @@ def test_runs_matched_to_a_model_are_one_configuration_across_split_sizes(make_r
     ]
     assert config_key(runs[0]) == config_key(runs[1])
     assert config_key(runs[0]) != config_key(make_record(model="a", training={}))
+
+
+def test_the_protocol_is_said_and_unlike_sides_are_flagged(make_record: Make) -> None:
+    def folds(model: str, scores: list[float], **extra: dict) -> list[Record]:
+        return [make_record(model=model, seed=0, dataset={"fold": [i, 10]}, metrics={"accuracy": s}, training={},
+                            **extra)
+                for i, s in enumerate(scores)]  # fmt: skip
+
+    cv_a, cv_b = folds("a", [0.80, 0.82, 0.81]), folds("b", [0.75, 0.76, 0.74])
+    text = claims.judge("a beats b", claims.side("a", cv_a), claims.side("b", cv_b))
+    assert "paired t-test" in text and "Compared at 10-fold CV; equal epochs (12 each)" in text
+    seeds_b = _runs(make_record, "b", [0.75, 0.76, 0.74])
+    unlike = claims.judge("a beats b", claims.side("a", cv_a), claims.side("b", seeds_b))
+    assert unlike.matched.startswith("UNLIKE PROTOCOLS (10-fold CV vs seeds); ")
+    quick_b = _runs(make_record, "b", [0.75, 0.76, 0.74], profile="quick")
+    plain_a = _runs(make_record, "a", [0.80, 0.82, 0.81])
+    assert claims.matched_on(plain_a, quick_b).startswith("UNLIKE PROFILES (default vs quick); equal epochs")
+    assert not claims.matched_on(plain_a, seeds_b).startswith("UNLIKE")
