@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cnnbench.errors import UsageError
 from cnnbench.spec import PAD_MODES, Augment, Augmentation
 
 
@@ -33,6 +34,9 @@ def padded(x: torch.Tensor, pad: int, mode: str = "zeros") -> torch.Tensor:
         raise ValueError(f"unknown padding {mode!r}; valid: {', '.join(PAD_MODES)}")
     if mode == "zeros":
         return F.pad(x, (pad, pad, pad, pad))
+    if pad >= min(x.shape[-2:]):
+        raise UsageError(f"reflection padding by {pad} needs samples larger than {pad} along the last two axes, "
+                         f"got {tuple(x.shape[-2:])}")  # fmt: skip
     shape = x.shape  # reflection padding takes (N, C, H, W): fold any other leading axes into N
     out = F.pad(x.reshape(-1, 1, *shape[-2:]), (pad, pad, pad, pad), mode="reflect")
     return out.reshape(*shape[:-2], shape[-2] + 2 * pad, shape[-1] + 2 * pad)
