@@ -69,7 +69,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, profile: Profile, total_ste
     """The profile's schedule over the planned steps (None: a constant learning rate)."""
     if profile.schedule == "constant":
         return None
-    if profile.schedule == "cosine":  # as before lr_factor: the same values as the formula, kept for equal runs
+    if profile.schedule == "cosine":  # torch's, as before lr_factor existed: earlier runs repeat exactly
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(profile, step, total_steps))
 
