@@ -259,7 +259,8 @@ class ImageTask(Task):
             default_dataset="cifar10",
             datasets=("cifar10",),
             # full: the recipe's ~10 epochs at batch 1,024 (airbench94: 9.9 epochs for 94.01% with TTA, mean of
-            # 1,000 runs); default: the same recipe in 4 epochs for a 2-core CPU (~3 h for 10 epochs there); quick:
+            # 1,000 runs), 354 training TFLOPs; default: the same recipe in 4 epochs for a CPU (142 TFLOPs; trained
+            # at 22 samples/s on 2 CPU cores under a load of ~7, 2026-12-01, so not yet timed unloaded); quick:
             # one epoch of the quick profile's 8,000 images at batch 256
             profile_overrides={
                 "full": FAST_RECIPE | {"epochs": 10, "curve_points": 10},
