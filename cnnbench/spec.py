@@ -20,6 +20,46 @@ if TYPE_CHECKING:
     from cnnbench.results.record import Record  # the record imports Profile from here
 
 PROFILES = ("quick", "default", "full")
+SCHEDULES = ("cosine", "constant", "step", "linear")
+PAD_MODES = ("zeros", "reflect")
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Data augmentation of a run: random transforms of every training batch, made on the device where the batch
+    lives from a generator seeded by the run's seed (two runs of one seed see the same batches), and test-time
+    views. What each transform means for a sample is the task's (`Task.augmentation`); the words below are the
+    spatial ones of the modules in cnnbench.modules.augment. Never applied to test data, except as the separately
+    reported test-time score (tta)."""
+
+    flip: bool = False  # mirror the last axis, each sample with probability 1/2
+    translate: int = 0  # shift by up to this many places along each of the last two axes (pad, then crop)
+    pad: str = "zeros"  # what the shift uncovers: "zeros" (the mean of normalised data) or "reflect"
+    cutout: int = 0  # zero a square of this side at a random centre in each sample (DeVries & Taylor 2017)
+    # also score the test split on the average of the logits over the views of these transforms (a mirror; shifts
+    # by one place): recorded as the primary metric with the suffix "_tta", beside the plain score
+    tta: bool = False
+
+    @property
+    def active(self) -> bool:
+        """True when training batches are transformed."""
+        return self.flip or self.translate > 0 or self.cutout > 0
+
+    def words(self) -> str:
+        """A short description, e.g. 'flip translate=4 tta'; 'none' when nothing is asked."""
+        parts = []
+        if self.flip:
+            parts.append("flip")
+        if self.translate:
+            parts.append(f"translate={self.translate}" + ("" if self.pad == "zeros" else f" pad={self.pad}"))
+        if self.cutout:
+            parts.append(f"cutout={self.cutout}")
+        if self.tta:
+            parts.append("tta")
+        return " ".join(parts) or "none"
+
+
+NO_AUGMENT = Augment()
 
 
 @dataclass(frozen=True)
@@ -32,7 +72,14 @@ class Profile:
     optimizer: str = "adam"  # "adam" | "sgd"
     momentum: float = 0.9
     weight_decay: float = 0.0
-    schedule: str = "cosine"  # "cosine" | "constant"
+    nesterov: bool = True  # Nesterov momentum for sgd (momentum > 0); False: the heavy ball (He et al. 2016)
+    # the learning rate over training, a factor of lr: "cosine" (to 0), "constant", "step" (lr_points: from each
+    # fraction of the planned steps on, its factor) or "linear" (through the lr_points (fraction, factor),
+    # straight lines between them, flat beyond)
+    schedule: str = "cosine"
+    lr_points: tuple[tuple[float, float], ...] = ()
+    label_smoothing: float = 0.0  # of the training loss's targets (Szegedy et al. 2016); never of the scores
+    augment: Augment = NO_AUGMENT
     # a machine-independent cap on training: stop after this many samples (the schedule is sized from it)
     max_samples: int | None = None
     # a compute budget: train for this many training FLOPs (counted per sample: forward + backward), the
@@ -50,6 +97,13 @@ class Profile:
     seeds: int = 1  # runs per configuration (seed, seed + 1, ...) unless --seeds says otherwise
     curve_points: int = 10  # learning-curve points: the score at evenly spaced steps of training
     curve_limit: int | None = None  # test samples scored at each curve point (a seeded subset; None: all)
+
+    def __post_init__(self) -> None:
+        # from JSON or a checkpoint (dataclasses.asdict): the augment spec as a dict, the points as lists
+        if isinstance(self.augment, Mapping):
+            object.__setattr__(self, "augment", Augment(**self.augment))
+        if not isinstance(self.lr_points, tuple) or any(not isinstance(p, tuple) for p in self.lr_points):
+            object.__setattr__(self, "lr_points", tuple(tuple(p) for p in self.lr_points))
 
     def replace(self, **changes: Any) -> Profile:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -141,6 +195,20 @@ class BuildContext:
 
 
 ModelFactory = Callable[[BuildContext], nn.Module]
+
+
+class Augmentation(ABC):
+    """A task's augmentation of batches (N, ...) on their device, from a profile's Augment spec."""
+
+    @abstractmethod
+    def train(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """A randomly transformed training batch of the same shape and dtype; all draws from generator (on x's
+        device), batched: no per-sample Python."""
+
+    @abstractmethod
+    def views(self, x: torch.Tensor) -> list[tuple[float, torch.Tensor]]:
+        """Test-time views of a batch with their weights (summing to 1): the model's logits are averaged over
+        them for the `_tta` score."""
 
 
 @dataclass(frozen=True)
@@ -335,8 +403,17 @@ class Task(ABC):
         ctx = ctx or self.context(model)
         return torch.randn(batch, *ctx.input_shape)
 
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return nn.functional.cross_entropy(logits, target)
+    def loss(self, logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+        """The training loss; label_smoothing is the profile's (0 for timing)."""
+        return nn.functional.cross_entropy(logits, target, label_smoothing=label_smoothing)
+
+    def augmentation(self, augment: Augment) -> Augmentation | None:
+        """The batch transforms that carry out a profile's augment spec on this task's samples; None when the spec
+        asks for nothing. A spec the task cannot carry out is a UsageError (checked when runs are planned).
+        Default: the task has no augmentation."""
+        if augment.active or augment.tta:
+            raise UsageError(f"task {self.name!r} has no data augmentation (the profile asks for {augment.words()})")
+        return None
 
     def evaluate(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         """Metrics over a whole split from its logits; must include primary_metric."""

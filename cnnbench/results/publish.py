@@ -182,6 +182,12 @@ CSV_FIELDS = (
     ("score_mean", "the task's primary metric on the test split, a fraction, mean over the runs"),
     ("score_std", "its sample standard deviation (empty for one run)"),
     ("score_ci95", "the half-width of the 95% t-interval of the mean, a fraction (empty for one run)"),
+    (
+        "score_tta_mean",
+        "the primary metric with test-time augmentation (runs whose profile asks for it), a fraction, "
+        "mean over the runs that have it (empty: not scored)",
+    ),
+    ("score_tta_ci95", "the half-width of its 95% t-interval, a fraction (empty for fewer than two runs)"),
     ("params", "trainable and frozen parameters"),
     ("flops_fwd", "forward FLOPs per sample"),
     ("epochs_run_mean", "epochs trained, mean over the runs (fractional when a samples or time budget stopped them)"),
@@ -218,6 +224,7 @@ def csv_row(group: list[Record]) -> dict[str, Any]:
     first = group[0]
     timed = next((r for r in group if r.timing), None)
     scores = [r.score for r in group if r.score is not None]
+    tta = [r.score_tta for r in group if r.score_tta is not None]
     secs = [r.metrics.train_seconds for r in group if r.metrics.train_seconds is not None]
     epochs = [r.training.epochs_run for r in group if r.training]
     timing = timed.timing if timed and timed.timing else {}
@@ -245,6 +252,8 @@ def csv_row(group: list[Record]) -> dict[str, Any]:
         "score_mean": statistics.fmean(scores) if scores else "",
         "score_std": statistics.stdev(scores) if len(scores) > 1 else "",
         "score_ci95": estimate(scores).half_width if len(scores) > 1 else "",
+        "score_tta_mean": statistics.fmean(tta) if tta else "",
+        "score_tta_ci95": estimate(tta).half_width if len(tta) > 1 else "",
         "params": first.metrics.params,
         "flops_fwd": first.metrics.flops_fwd,
         "epochs_run_mean": statistics.fmean(epochs) if epochs else "",

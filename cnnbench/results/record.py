@@ -26,6 +26,7 @@ from cnnbench.measure.timing import Stats
 from cnnbench.spec import Profile
 
 SCHEMA_VERSION = 2
+TTA_SUFFIX = "_tta"  # metrics.scores[primary + TTA_SUFFIX]: the primary metric with test-time augmentation
 READABLE_VERSIONS = (1, 2)
 
 # primary metric of records written before it was recorded (schema 1 without `primary_metric`): accuracy,
@@ -314,6 +315,11 @@ class Record:
         return self.metrics.scores.get(self.primary_metric)
 
     @property
+    def score_tta(self) -> float | None:
+        """The primary metric on the test split with test-time augmentation (None: not scored)."""
+        return self.metrics.scores.get(self.primary_metric + TTA_SUFFIX)
+
+    @property
     def world_size(self) -> int:
         return self.distributed.world_size if self.distributed else 1
 
@@ -572,6 +578,9 @@ def migrate_file(path: Path, dry_run: bool = False) -> bool:
 # configuration (e.g. the same profile with --time-budget 300 and 1200)
 TRAINING_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "schedule",
                    "max_samples", "train_flops", "time_budget_s", "train_limit", "test_limit")  # fmt: skip
+# fields added to the profile after records were published: in the key only when not at their default (what
+# every older record had), so the keys of older records stay as they were
+LATER_TRAINING_FIELDS = ("nesterov", "lr_points", "label_smoothing", "augment")
 
 
 def training_config(record: Record) -> dict[str, Any]:
@@ -580,6 +589,8 @@ def training_config(record: Record) -> dict[str, Any]:
     matched budget from the reference model, so those are left out and the budget (or the match) kept."""
     profile = record.config.profile
     out = {k: getattr(profile, k) for k in TRAINING_FIELDS}
+    defaults = {f.name: f.default for f in dataclasses.fields(Profile)}
+    out |= {k: plain(getattr(profile, k)) for k in LATER_TRAINING_FIELDS if getattr(profile, k) != defaults[k]}
     if profile.train_flops is not None:
         del out["epochs"], out["max_samples"]
         if record.config.flops_matched_to is not None:

@@ -23,7 +23,8 @@ COLUMNS = (
         "score",
         "the task's primary metric on the test split, in % (each task's is named by `cnnbench list`); over n > 1 runs "
         "their mean ± the half-width of its 95% t-interval (Student's t, n - 1 degrees of freedom); one run: its "
-        "score alone",
+        "score alone; then, for runs whose profile asks for test-time augmentation, 'tta' and the same metric on "
+        "the logits averaged over the task's test-time views (e.g. mirror and 1-pixel shifts), the same way",
     ),
     ("by_group", "the primary metric per group of the test set (e.g. per speaker sex), in %, mean over runs"),
     ("params", "trainable and frozen parameters"),
@@ -169,7 +170,6 @@ def row(record: Record) -> dict[str, str]:
     interfered = sorted(f"{p}@{k}" for p, d in timing.items() for k, s in d.items() if s.interfered)
     gflops = fwd_big.gflops if fwd_big else None
     frac = _ceiling_fraction(record, gflops)
-    acc = record.score
     return {
         "task": record.task,
         "model": record.model,
@@ -179,7 +179,7 @@ def row(record: Record) -> dict[str, str]:
         "profile": record.profile or "-",
         "device": record.device.type,
         "runs": "1",
-        "score": f"{100 * acc:.2f}" if acc is not None else "-",
+        "score": _score_cell([record]),
         "by_group": _by_group_words(record) or "-",
         "params": f"{m.params:,}",
         "MFLOPs": f"{m.flops_fwd / 1e6:,.2f}",
@@ -206,6 +206,13 @@ def score_words(values: Sequence[float]) -> str:
     return f"{100 * est.mean:.2f} ± {100 * est.half_width:.2f}"
 
 
+def _score_cell(group: Sequence[Record]) -> str:
+    """The primary metric's score words, and the test-time-augmented score's when the runs have one."""
+    plain = score_words([r.score for r in group if r.score is not None])
+    tta = [r.score_tta for r in group if r.score_tta is not None]
+    return f"{plain}; tta {score_words(tta)}" if tta else plain
+
+
 def groups(records: Sequence[Record]) -> list[list[Record]]:
     """The records grouped by configuration (config_key: they differ only by seed or fold), in first-seen order."""
     out: dict[str, list[Record]] = {}
@@ -221,9 +228,7 @@ def rows(records: Sequence[Record]) -> list[dict[str, str]]:
         base = row(next((r for r in group if r.timing), group[0]))
         if len(group) > 1:
             base["runs"] = str(len(group))
-            accs = [r.score for r in group if r.score is not None]
-            if len(accs) > 1:
-                base["score"] = score_words(accs)
+            base["score"] = _score_cell(group)
             by_group: dict[str, list[float]] = {}
             for r in group:
                 for d in r.metrics.by_group.values():

@@ -5,6 +5,7 @@ RunRequest and prints."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 
 from cnnbench.errors import UsageError, check_range
 from cnnbench.measure.precision import FP32, Precision
-from cnnbench.spec import PROFILES, Experiment, ModelSpec, Profile, Task
+from cnnbench.spec import PAD_MODES, PROFILES, SCHEDULES, Experiment, ModelSpec, Profile, Task
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ MAX_THREADS = 4096
 MAX_OPTION_LENGTH = 4096  # an option value (a path at most)
 MAX_TIME_BUDGET_S = 30 * 24 * 3600.0
 MAX_TRAIN_FLOPS = 1e24
+MAX_AUGMENT = 4096  # places of a shift or a cutout square
 
 
 def check_profile(profile: Profile) -> None:
@@ -137,6 +139,28 @@ def check_profile(profile: Profile) -> None:
         check_range(profile.max_samples, 1, 2**62, "the samples budget")
     if profile.train_flops is not None:
         check_range(profile.train_flops, 1.0, MAX_TRAIN_FLOPS, "the training FLOPs budget")
+    _check_schedule(profile)
+    if not 0.0 <= profile.label_smoothing < 1.0:
+        raise UsageError(f"label smoothing must be in [0, 1), got {profile.label_smoothing}")
+    aug = profile.augment
+    if aug.pad not in PAD_MODES:
+        raise UsageError(f"augment pad {aug.pad!r} is not one of {', '.join(PAD_MODES)}")
+    check_range(aug.translate, 0, MAX_AUGMENT, "the augmentation's translate")
+    check_range(aug.cutout, 0, MAX_AUGMENT, "the augmentation's cutout")
+
+
+def _check_schedule(profile: Profile) -> None:
+    """A known schedule; step and linear need lr_points of increasing fractions in [0, 1] and factors >= 0."""
+    if profile.schedule not in SCHEDULES:
+        raise UsageError(f"unknown schedule {profile.schedule!r}; valid: {', '.join(SCHEDULES)}")
+    points = profile.lr_points
+    if profile.schedule in ("step", "linear") and not points:
+        raise UsageError(f"the {profile.schedule} schedule needs lr_points (fraction of training, lr factor)")
+    fractions = [p[0] for p in points]
+    if any(len(p) != 2 for p in points) or fractions != sorted(fractions) or any(not 0 <= x <= 1 for x in fractions):
+        raise UsageError(f"lr_points must be (fraction, factor) pairs in increasing fractions in [0, 1], got {points}")
+    if any(not 0 <= f < math.inf for _, f in points):
+        raise UsageError(f"lr_points factors must be finite and >= 0, got {points}")
 
 
 def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
@@ -179,6 +203,8 @@ def plan_runs(task: Task, request: RunRequest) -> list[RunPlan]:
             for p in plans]  # fmt: skip
     elif request.train_flops is not None and any(p.flops_match is not None for p in plans):
         raise UsageError("--train-flops: an experiment asked for already budgets its runs by another model's compute")
+    for augment in {p.profile.augment for p in plans if p.dataset is not None}:
+        task.augmentation(augment)  # a spec the task cannot carry out fails here, before any work
     if request.save_to is not None:
         problem = _save_problem(request, plans)
         if problem:

@@ -8,9 +8,10 @@ import dataclasses
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from cnnbench.machine.environment import (
 from cnnbench.measure.counting import count_flops, count_params
 from cnnbench.measure.interference import gpu_sharers
 from cnnbench.measure.phases import Workload, time_phases
+from cnnbench.measure.precision import FP32, Precision
 from cnnbench.measure.timing import Budget
 from cnnbench.results import record as rec
 from cnnbench.run import checkpoint
@@ -243,8 +245,12 @@ def fit(ctx: RunContext) -> TrainResult:
                   plan.profile.curve_points)  # fmt: skip
     score = primary if splits.dev is not None else None
     desc = f"{plan.task}/{plan.model}"
-    return train(ctx.model, splits.train, task.loss, plan.profile, plan.seed, plan.progress, desc,
-                 dev=splits.dev, score=score, precision=plan.precision, world=ctx.world, curve=curve)  # fmt: skip
+    profile = plan.profile
+    loss = partial(task.loss, label_smoothing=profile.label_smoothing) if profile.label_smoothing else task.loss
+    augmentation = task.augmentation(profile.augment)
+    augment = augmentation.train if augmentation is not None and profile.augment.active else None
+    return train(ctx.model, splits.train, loss, profile, plan.seed, plan.progress, desc, dev=splits.dev,
+                 score=score, precision=plan.precision, world=ctx.world, curve=curve, augment=augment)  # fmt: skip
 
 
 def evaluate(ctx: RunContext) -> dict[str, Any]:
@@ -260,6 +266,11 @@ def score(ctx: RunContext, test: TensorData) -> dict[str, Any]:
     logits = predict(ctx.model, test.x, precision=ctx.plan.precision)
     scores = task.evaluate(logits, test.y)
     same_on_all_ranks(scores[task.primary_metric], ctx.world, ctx.device, f"test {task.primary_metric}")
+    augment = ctx.plan.profile.augment
+    augmentation = task.augmentation(augment) if augment.tta else None
+    if augmentation is not None:  # reported beside the plain score, never instead of it
+        averaged = predict_views(ctx.model, test.x, augmentation.views, precision=ctx.plan.precision)
+        scores[task.primary_metric + rec.TTA_SUFFIX] = task.evaluate(averaged, test.y)[task.primary_metric]
     by_group = _by_group(task, logits, test)
     for group, variants in task.test_variants(test, ctx.plan.options).items():
         by_group[group] = {
@@ -267,6 +278,23 @@ def score(ctx: RunContext, test: TensorData) -> dict[str, Any]:
             for value, d in variants.items()
         }
     return {"scores": scores, "by_group": by_group, "eval_seconds": time.perf_counter() - t0}
+
+
+def predict_views(
+    model: nn.Module,
+    x: torch.Tensor,
+    views: Callable[[torch.Tensor], list[tuple[float, torch.Tensor]]],
+    batch_size: int = 1024,
+    precision: Precision = FP32,
+) -> torch.Tensor:
+    """Test-time augmentation: per batch, the weighted mean of the model's logits over the batch's views (fp32)."""
+    model.eval()
+    outs = []
+    with torch.inference_mode(), precision.autocast(x.device):
+        for start in range(0, len(x), batch_size):
+            weighted = [w * model(precision.input(v)).float() for w, v in views(x[start : start + batch_size])]
+            outs.append(torch.stack(weighted).sum(0))
+    return torch.cat(outs)
 
 
 def time_kernels(ctx: RunContext, counts: Mapping[str, Any]) -> dict[str, dict[str, dict]]:

@@ -20,6 +20,8 @@ from cnnbench.run.distributed import SINGLE, World, any_rank, maybe_kill_self, m
 from cnnbench.spec import Profile, TensorData
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# a random transform of a training batch on its device, its draws from the generator (e.g. Augmentation.train)
+BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], float]  # (logits, target) -> higher is better
 
 
@@ -38,9 +40,38 @@ def make_optimizer(model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
             lr=profile.lr,
             momentum=profile.momentum,
             weight_decay=profile.weight_decay,
-            nesterov=profile.momentum > 0,
+            nesterov=profile.nesterov and profile.momentum > 0,
         )
     raise ValueError(f"unknown optimizer {profile.optimizer!r}")
+
+
+def lr_factor(profile: Profile, step: int, total: int) -> float:
+    """The learning rate's factor at a step of `total` planned steps under the profile's schedule."""
+    if profile.schedule == "constant" or total <= 0:
+        return 1.0
+    at = step / total
+    if profile.schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * min(at, 1.0)))
+    points = profile.lr_points
+    if profile.schedule == "step":
+        return next((f for x, f in reversed(points) if at >= x), 1.0)
+    if profile.schedule == "linear":
+        if at <= points[0][0]:
+            return points[0][1]
+        for (x0, f0), (x1, f1) in zip(points, points[1:], strict=False):
+            if at <= x1:
+                return f0 + (f1 - f0) * (at - x0) / (x1 - x0) if x1 > x0 else f1
+        return points[-1][1]
+    raise ValueError(f"unknown schedule {profile.schedule!r}")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, profile: Profile, total_steps: int):
+    """The profile's schedule over the planned steps (None: a constant learning rate)."""
+    if profile.schedule == "constant":
+        return None
+    if profile.schedule == "cosine":  # torch's, as before lr_factor existed: earlier runs repeat exactly
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(profile, step, total_steps))
 
 
 @dataclass(frozen=True)
@@ -105,6 +136,7 @@ def train(
     precision: Precision = FP32,
     world: World = SINGLE,
     curve: Curve | None = None,
+    augment: BatchTransform | None = None,
 ) -> TrainResult:
     """Train in place on tensors already on the model's device; returns what the run did.
 
@@ -117,10 +149,14 @@ def train(
     With several processes (world), every rank draws the same permutation and takes its share of each
     global batch; DistributedDataParallel averages the gradients, and each rank's loss is weighted by its
     share, so a step equals the single-process step on the same global batch.
+
+    With augment, every training batch is transformed on its device before the step, its random draws from a
+    generator on that device seeded from `seed` (the global batch is transformed, then shared out, so the draws
+    do not depend on the number of processes).
     """
     if (dev is None) != (score is None):
         raise ValueError("dev and score go together")
-    loop = _Loop(model, data, loss_fn, profile, seed, precision, world)
+    loop = _Loop(model, data, loss_fn, profile, seed, precision, world, augment)
     selector = _BestEpoch(model, dev, score, precision) if dev is not None and score is not None else None
     curve_at = _curve_steps(loop.total_steps, curve.points) if curve is not None else set()
     points: list[CurvePoint] = []
@@ -177,20 +213,19 @@ class _Loop:
     """The state of one training run: optimiser, schedule, data order, counters and the training clock."""
 
     def __init__(self, model: nn.Module, data: TensorData, loss_fn: LossFn, profile: Profile, seed: int,
-                 precision: Precision, world: World) -> None:  # fmt: skip
+                 precision: Precision, world: World, augment: BatchTransform | None = None) -> None:  # fmt: skip
         self.model, self.data, self.loss_fn, self.profile = model, data, loss_fn, profile
         self.precision, self.world = precision, world
         self.n = len(data)
         self.bs = min(profile.batch_size, self.n)
         self.total_steps = planned_steps(self.n, profile)
         self.optimizer = make_optimizer(model, profile)
-        self.scheduler = (
-            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=self.total_steps)
-            if profile.schedule == "cosine"
-            else None
-        )
+        self.scheduler = make_scheduler(self.optimizer, profile, self.total_steps)
         self.gen = torch.Generator().manual_seed(seed)
         self.device = data.x.device
+        self.augment = augment
+        if augment is not None:  # its own stream on the data's device, not the data order's
+            self.augment_gen = torch.Generator(self.device).manual_seed(augment_seed(seed))
         self.step_model = model
         if world.active:
             self.step_model = _ddp(model, self.device)
@@ -215,7 +250,7 @@ class _Loop:
 
     def step(self, idx: torch.Tensor) -> None:
         mine, weight = shard(idx, self.world)
-        xb, yb = self.precision.input(self.data.x[mine]), self.data.y[mine]
+        xb, yb = self.precision.input(self._inputs(idx, mine)), self.data.y[mine]
         self.optimizer.zero_grad(set_to_none=True)
         with self.precision.autocast(self.device):
             logits = self.step_model(xb)
@@ -238,6 +273,13 @@ class _Loop:
         self.running_loss += self.loss * len(mine)
         self.running_correct += (logits.detach().argmax(1) == yb).sum()
         self.seen_since += len(mine)
+
+    def _inputs(self, idx: torch.Tensor, mine: torch.Tensor) -> torch.Tensor:
+        """This rank's inputs of the global batch idx, augmented when asked."""
+        if self.augment is None:
+            return self.data.x[mine]
+        x = self.augment(self.data.x[idx], self.augment_gen)
+        return x[self.world.rank :: self.world.size] if self.world.active else x  # the rows shard() took
 
     def running(self) -> dict[str, str]:
         """Loss and accuracy on the training batches since the last call (labelled as training accuracy)."""
@@ -273,6 +315,11 @@ class _Loop:
 
     def final_loss(self) -> float:
         return mean_over_ranks(self.loss.item(), self.world, self.device) if self.steps else float("nan")
+
+
+def augment_seed(seed: int) -> int:
+    """The augmentation generator's seed: the run's, moved off the data order's own stream."""
+    return (seed * 0x9E3779B1 + 0x5EED) % 2**63
 
 
 def _curve_steps(total: int, points: int) -> set[int]:

@@ -117,7 +117,7 @@ def test_a_user_model_is_timed(models_dir: Path, tmp_path: Path) -> None:
         (f"{MODULE}:missing", f"model {MODULE}:missing: {MODULE} has no attribute 'missing'"),
         (f"{MODULE}:NOT_CALLABLE", f"model {MODULE}:NOT_CALLABLE: NOT_CALLABLE is a int, not a function"),
         (f"{MODULE}:not_a_model", f"model '{MODULE}:not_a_model' of task 'image': its factory returned a int, not"),
-        ("lenet", "unknown model of task 'image': 'lenet'; valid: cnn-nopool, dnn, dnn-small, googlenet"),
+        ("lenet", "unknown model of task 'image': 'lenet'; valid: cnn-nopool, dnn, dnn-small, fastnet, googlenet"),
     ],
 )
 def test_a_bad_reference_is_one_line(models_dir: Path, capsys, reference: str, message: str) -> None:

@@ -1,0 +1,142 @@
+"""The fast CIFAR-10 net (patch whitening fitted on the training images), its profiles, the resnet20-paper
+experiment, and augmentation with test-time augmentation end to end through `cnnbench run` and `eval`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnnbench.cli.main import main
+from cnnbench.measure.counting import count_flops
+from cnnbench.modules.augment import SpatialAugment
+from cnnbench.registry import get_task
+from cnnbench.results.record import read_record
+from cnnbench.run.plan import RunRequest, plan_runs
+from cnnbench.run.train import lr_factor, planned_steps
+from cnnbench.spec import Augment
+from cnnbench_tasks.image.models import FastNet, whitening_filters
+from cnnbench_tasks.image.patches import PatchStats
+
+TASK = get_task("image")
+
+
+def test_patch_statistics_are_those_of_all_patches() -> None:
+    x = torch.randn(20, 3, 6, 5, generator=torch.Generator().manual_seed(0)) * torch.tensor([1.0, 2.0, 0.5]).view(
+        1, 3, 1, 1
+    )
+    stats = PatchStats.fit(x)
+    patches = x.unfold(2, 2, 1).unfold(3, 2, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 12).double()
+    assert torch.allclose(stats.mean.double(), patches.mean(0), atol=1e-6)
+    assert torch.allclose(stats.cov.double(), torch.cov(patches.T, correction=0), atol=1e-5)
+    assert PatchStats.fit(torch.randn(4, 10)) is None  # not images
+
+
+def test_the_whitening_layer_whitens_the_training_patches() -> None:
+    g = torch.Generator().manual_seed(1)
+    mix = torch.randn(3, 3, generator=g)  # correlated colour channels
+    x = torch.einsum("ij,njhw->nihw", mix, torch.randn(200, 3, 8, 8, generator=g)) + 0.3
+    stats = PatchStats.fit(x)
+    filters, bias = whitening_filters(stats.mean, stats.cov, 3, 2)
+    out = torch.nn.functional.conv2d(x, filters, bias)[:, :12]  # the positive half
+    flat = out.permute(0, 2, 3, 1).reshape(-1, 12).double()
+    assert torch.allclose(flat.mean(0), torch.zeros(12, dtype=torch.float64), atol=1e-4)
+    assert torch.allclose(torch.cov(flat.T, correction=0), torch.eye(12, dtype=torch.float64), atol=0.02)
+
+
+def test_fastnet_shapes_frozen_whitening_and_flops() -> None:
+    net = TASK.build("fastnet")
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert not net.whiten.weight.requires_grad and net.whiten.bias.requires_grad
+    # forward FLOPs counted by hand: 2 x MACs of each convolution and the linear layer (31 -> 15 -> 7 -> 3 pixels)
+    convs = [(31, 24, 12), (31, 64, 24 * 9), (15, 64, 64 * 9), (15, 256, 64 * 9), (7, 256, 256 * 9),
+             (7, 256, 256 * 9), (3, 256, 256 * 9)]  # fmt: skip
+    by_hand = sum(2 * side * side * cout * fan_in for side, cout, fan_in in convs) + 2 * 256 * 10
+    assert count_flops(net, torch.randn(1, 3, 32, 32))["flops_fwd"] == by_hand == 236_294_720
+
+
+def test_fastnet_is_built_with_the_fitted_whitening() -> None:
+    x = torch.randn(30, 3, 32, 32, generator=torch.Generator().manual_seed(2)) * 2 + 1
+    stats = PatchStats.fit(x)
+    ctx = TASK.context("fastnet")
+    fitted = TASK.build("fastnet", type(ctx)(ctx.task, 10, (3, 32, 32), ctx.options, stats))
+    expected, _ = whitening_filters(stats.mean, stats.cov, 3, 2)
+    assert torch.allclose(fitted.whiten.weight, expected)
+    assert not torch.allclose(TASK.build("fastnet").whiten.weight, expected)
+    assert isinstance(FastNet().whiten.weight, torch.nn.Parameter)
+
+
+def test_fastnet_profiles_carry_the_recipe() -> None:
+    for name in ("quick", "default", "full"):
+        p = TASK.profile(name, "fastnet")
+        assert p.label_smoothing == 0.2 and p.augment == Augment(flip=True, translate=2, pad="reflect", tta=True)
+        assert p.optimizer == "sgd" and p.nesterov and p.schedule == "linear"
+    full = TASK.profile("full", "fastnet")
+    assert full.epochs == 10 and full.batch_size == 1024 and full.test_limit is None
+    assert lr_factor(full, 0, 100) == pytest.approx(0.2) and lr_factor(full, 23, 100) == pytest.approx(1.0)
+
+
+def test_the_resnet20_paper_experiment_is_he_et_al_s_recipe() -> None:
+    request = RunRequest(task="image", models=("resnet20",), dataset="cifar10", experiments=("resnet20-paper",),
+                         profile="full", timing=False)  # fmt: skip
+    [plan] = plan_runs(TASK, request)
+    p = plan.profile
+    assert plan.experiment == "resnet20-paper" and plan.dataset == "cifar10"
+    assert (p.optimizer, p.lr, p.momentum, p.nesterov, p.weight_decay, p.batch_size) == ("sgd", 0.1, 0.9, False,
+                                                                                          1e-4, 128)  # fmt: skip
+    assert p.augment == Augment(flip=True, translate=4) and p.augment.pad == "zeros" and p.label_smoothing == 0
+    steps = planned_steps(50_000, p)
+    assert steps == 64_124  # 164 epochs of 391 steps: the paper's 64k iterations
+    drops = [s for s in range(1, steps) if lr_factor(p, s, steps) < lr_factor(p, s - 1, steps)]
+    assert drops == [32_062, 48_093]  # the paper's 32k and 48k
+    assert p.curve_points == 41 and p.test_limit is None  # time to target every 4 epochs on the whole test split
+
+
+def _write_cifar_like(root: Path, train: int = 8, test: int = 4) -> None:
+    """32x32 colour JPEGs in ImageFolder layout, 3 classes, each with one saturated channel (a learnable cue)."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", train), ("test", test)):
+        for k, cls in enumerate(("airplane", "cat", "ship")):
+            folder = root / split / cls
+            folder.mkdir(parents=True)
+            for i in range(n):
+                arr = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+                arr[..., k] = 255
+                Image.fromarray(arr).save(folder / f"{i:03d}.jpg")
+
+
+def test_augmented_run_records_tta_targets_and_trains_on_augmented_batches_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "cifar"
+    _write_cifar_like(data)
+    seen: list[int] = []
+    original = SpatialAugment.train
+
+    def spy(self, x, generator):
+        seen.append(len(x))
+        return original(self, x, generator)
+
+    monkeypatch.setattr(SpatialAugment, "train", spy)
+    out, ck = tmp_path / "runs", tmp_path / "fast.pt"
+    args = ["run", "--task", "image", "--model", "fastnet", "--dataset", "cifar10", "--data-dir", str(data),
+            "--quick", "--epochs", "2", "--batch-size", "10", "--no-timing", "--no-progress", "--device", "cpu",
+            "--out", str(out), "--save", str(ck)]  # fmt: skip
+    assert main(args) == 0
+    [path] = sorted(out.rglob("*.json"))
+    record = read_record(path)
+    assert seen == [10, 10, 4] * 2  # 24 training images, 2 epochs; the 12 test images never pass through it
+    assert record.config.profile.augment.tta and record.config.profile.label_smoothing == 0.2
+    assert set(record.metrics.scores) == {"accuracy", "accuracy_tta"} and 0 <= record.score_tta <= 1
+    targets = {t.score: t for t in record.training.time_to_target}
+    assert set(targets) == {0.9125, 0.94}  # CIFAR-10's targets, scored on the whole test split's curve
+    assert record.training.learning_curve[-1].split == "test"
+    # the checkpoint keeps the patch statistics: `cnnbench eval` rebuilds the same net and scores the same
+    assert main(["eval", str(ck), "--data-dir", str(data), "--device", "cpu", "--no-progress", "--out",
+                 str(tmp_path / "evals")]) == 0  # fmt: skip
+    [evaluated] = sorted((tmp_path / "evals").rglob("*.json"))
+    again = read_record(evaluated)
+    assert again.score == pytest.approx(record.score) and again.score_tta == pytest.approx(record.score_tta)
