@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from cnnbench.data.stream import StreamedInputs, feed, in_batches
 from cnnbench.measure.interference import CpuLoadMeter
 from cnnbench.measure.precision import FP32, Precision
 from cnnbench.run.distributed import SINGLE, World, any_rank, maybe_kill_self, mean_over_ranks, shard
@@ -130,8 +131,8 @@ def train(
     n = len(data)
     stopped_by = "epochs"
     for epoch in range(profile.epochs):
-        for idx in loop.batches():
-            loop.step(idx)
+        for batch in loop.batches():
+            loop.step(batch)
             bar.update(1)
             if progress and loop.steps % 50 == 0:
                 bar.set_postfix(epoch=f"{epoch + 1}/{profile.epochs}", **loop.running(), refresh=False)
@@ -207,15 +208,21 @@ class _Loop:
         model.train()
         self.clock = _TrainingClock(self.device)
 
-    def batches(self) -> Iterator[torch.Tensor]:
-        """One epoch's global batches of indices, in the seeded order."""
-        perm = torch.randperm(self.n, generator=self.gen).to(self.device)
-        for start in range(0, self.n, self.bs):
-            yield perm[start : start + self.bs]
+    def batches(self) -> Iterator[_Batch]:
+        """One epoch's global batches in the seeded order (the same for a tensor and a stream): this rank's
+        share of each, with its inputs (a stream's read ahead by its workers)."""
+        perm = torch.randperm(self.n, generator=self.gen)
+        if not isinstance(self.data.x, StreamedInputs):
+            perm = perm.to(self.device)  # index on the device: no host round trip per step
+        global_batches = [perm[start : start + self.bs] for start in range(0, self.n, self.bs)]
+        shares = [shard(idx, self.world) for idx in global_batches]
+        inputs = feed(self.data.x, [mine for mine, _ in shares])
+        for idx, (mine, weight), xb in zip(global_batches, shares, inputs, strict=True):
+            yield _Batch(len(idx), mine.to(self.device, non_blocking=True), weight, xb)
 
-    def step(self, idx: torch.Tensor) -> None:
-        mine, weight = shard(idx, self.world)
-        xb, yb = self.precision.input(self.data.x[mine]), self.data.y[mine]
+    def step(self, batch: _Batch) -> None:
+        mine, weight = batch.mine, batch.weight
+        xb, yb = self.precision.input(batch.x), self.data.y[mine]
         self.optimizer.zero_grad(set_to_none=True)
         with self.precision.autocast(self.device):
             logits = self.step_model(xb)
@@ -233,7 +240,7 @@ class _Loop:
             self.scheduler.step()
         maybe_kill_self(self.world)
         self.steps += 1
-        self.samples += len(idx)
+        self.samples += batch.size
         self.loss = loss.detach()
         self.running_loss += self.loss * len(mine)
         self.running_correct += (logits.detach().argmax(1) == yb).sum()
@@ -273,6 +280,17 @@ class _Loop:
 
     def final_loss(self) -> float:
         return mean_over_ranks(self.loss.item(), self.world, self.device) if self.steps else float("nan")
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One step's data: the global batch's size, this rank's share (indices on the device), its loss weight,
+    and its inputs."""
+
+    size: int
+    mine: torch.Tensor
+    weight: float
+    x: torch.Tensor
 
 
 def _curve_steps(total: int, points: int) -> set[int]:
@@ -335,11 +353,13 @@ def _ddp(model: nn.Module, device: torch.device) -> nn.Module:
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, precision: Precision = FP32) -> torch.Tensor:
+def predict(
+    model: nn.Module, x: torch.Tensor | StreamedInputs, batch_size: int = 1024, precision: Precision = FP32
+) -> torch.Tensor:
     """Logits for all of x (as fp32), in evaluation mode and batches."""
     model.eval()
     outs = []
     with torch.inference_mode(), precision.autocast(x.device):
-        for start in range(0, len(x), batch_size):
-            outs.append(model(precision.input(x[start : start + batch_size])).float())
+        for xb in in_batches(x, batch_size):
+            outs.append(model(precision.input(xb)).float())
     return torch.cat(outs)
