@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnbench.data.stream import StreamedInputs
 from cnnbench.errors import UsageError
 
 if TYPE_CHECKING:
@@ -113,13 +114,17 @@ class Profile:
 class TaskOption:
     """A named setting of a task that is neither a model nor a data set, e.g. a choice of word vectors.
 
-    check returns an error message for a bad value, or None when the value is good.
+    check returns an error message for a bad value, or None when the value is good. changes_results: False
+    for an option that only says how the work is done (e.g. how many processes decode the data) and cannot
+    change a score; such options are not part of a record's options (nor of its configuration key), the
+    record says what they did where it matters (e.g. the data set's notes).
     """
 
     name: str
     description: str
     default: str
     check: Callable[[str], str | None] = lambda value: None
+    changes_results: bool = True
 
 
 def positive_int(value: str) -> str | None:
@@ -234,10 +239,12 @@ class ModelSpec:
 class TensorData:
     """One split, ready for the training loop: inputs and integer labels as tensors.
 
+    x is a tensor, or for a data set larger than memory a StreamedInputs (cnnbench.data.stream): read in
+    batches by worker processes, the labels and groups in memory all the same.
     groups holds per-sample string attributes (e.g. a speaker's sex) that experiments filter on.
     """
 
-    x: torch.Tensor
+    x: torch.Tensor | StreamedInputs
     y: torch.Tensor
     num_classes: int
     source: str  # where the data came from, recorded in the run record
@@ -259,10 +266,13 @@ class TensorData:
     def select(self, idx: torch.Tensor | np.ndarray) -> TensorData:
         """The samples at the given indices, groups included."""
         idx_np = np.asarray(idx.cpu() if isinstance(idx, torch.Tensor) else idx, dtype=np.int64)
-        idx_t = torch.from_numpy(idx_np).to(self.x.device)
-        return dataclasses.replace(
-            self, x=self.x[idx_t], y=self.y[idx_t], groups={k: v[idx_np] for k, v in self.groups.items()}
+        x = (
+            self.x.subset(idx_np)
+            if isinstance(self.x, StreamedInputs)
+            else self.x[torch.from_numpy(idx_np).to(self.x.device)]
         )
+        y = self.y[torch.from_numpy(idx_np).to(self.y.device)]
+        return dataclasses.replace(self, x=x, y=y, groups={k: v[idx_np] for k, v in self.groups.items()})
 
     def take(self, n: int | None, seed: int) -> TensorData:
         """A seeded random subset of n samples (all when n is None or >= len)."""
@@ -273,6 +283,8 @@ class TensorData:
     @classmethod
     def concat(cls, parts: list[TensorData]) -> TensorData:
         """The samples of several splits of one data set, in order (their groups too)."""
+        if any(isinstance(p.x, StreamedInputs) for p in parts):
+            raise UsageError(f"{parts[0].source}: streamed splits cannot be joined; raise the memory cap to load them")
         groups = {k: np.concatenate([p.groups[k] for p in parts]) for k in parts[0].groups}
         return cls(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]), parts[0].num_classes,
                    " + ".join(p.source for p in parts), groups)  # fmt: skip

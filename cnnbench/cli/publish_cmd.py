@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cnnbench.io import atomic_write_text, check_writable_file, check_writable_folder
 from cnnbench.results import report as report_html
+from cnnbench.results.bench import bench_section, read_bench
 from cnnbench.results.publish import collect, render_markdown, write_csvs
 
 
@@ -23,6 +24,7 @@ def check_outputs(out: Path) -> None:
 
 def main(args: argparse.Namespace) -> int:
     sections = collect(args.runs)  # reads and checks every record before anything is written
+    benches = read_bench(args.out / "benchmarks")  # results/benchmarks/<machine>/<name>.json, likewise
     check_outputs(args.out)
     n = sum(len(s.records) for s in sections)
     pictures = sorted((args.out / "explain").glob("*.png"))
@@ -30,8 +32,9 @@ def main(args: argparse.Namespace) -> int:
     csvs = write_csvs(sections, args.out / "csv")
     readme = args.out / "README.md"
     links = [p.relative_to(args.out).as_posix() for p in pictures]
-    atomic_write_text(readme, render_markdown(sections, args.runs, page.relative_to(args.out).as_posix(), links))
-    print(f"used {n} records from {args.runs}")
+    atomic_write_text(readme, render_markdown(sections, args.runs, page.relative_to(args.out).as_posix(), links,
+                                              bench_section(benches, args.out)))  # fmt: skip
+    print(f"used {n} records from {args.runs}" + (f" and {len(benches)} benchmark results" if benches else ""))
     for p in [readme, *csvs, page]:
         print(f"wrote {p}")
     return 0

@@ -126,7 +126,14 @@ def claims_section(sections: list[Section]) -> list[str]:
     ]
 
 
-def render_markdown(sections: list[Section], runs: Path, report: str | None, pictures: list[str] | None = None) -> str:
+def render_markdown(
+    sections: list[Section],
+    runs: Path,
+    report: str | None,
+    pictures: list[str] | None = None,
+    benchmarks: list[str] | None = None,
+) -> str:
+    """results/README.md; benchmarks: its section on the interleaved benchmarks (cnnbench.results.bench)."""
     lines = [
         "# cnnbench results",
         "",
@@ -157,6 +164,7 @@ def render_markdown(sections: list[Section], runs: Path, report: str | None, pic
             dirty = " (dirty)" if rec.commit.dirty else ""
             lines.append(f"- `{path.relative_to(runs)}` — profile {rec.profile}, commit {sha}{dirty}")
         lines += ["", "</details>", ""]
+    lines += benchmarks or []
     if pictures:
         lines += ["## What the models learned", "", "Made by `cnnbench explain` (see the main README):", ""]
         lines += [f"- [{Path(p).stem}]({p})" for p in pictures] + [""]

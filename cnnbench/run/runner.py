@@ -431,7 +431,7 @@ def make_record(
         "experiment": plan.experiment,
         "primary_metric": primary,
         "dataset": rec.plain(dataset),
-        "options": dict(plan.options),
+        "options": {k: v for k, v in plan.options.items() if _changes_results(ctx.task, k)},
         "distributed": describe(ctx.world, plan.profile.batch_size) if ctx.world.active else None,
         "profile": plan.profile_name,
         "config": config.to_json(),
@@ -510,3 +510,9 @@ def run_and_write(
     if plan.save_to is not None:
         save_checkpoint(ctx, record, path)
     return path
+
+
+def _changes_results(task: Task, option: str) -> bool:
+    """Whether an option belongs in the record's options (see TaskOption.changes_results)."""
+    spec = task.options.get(option)
+    return spec is None or spec.changes_results

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from cnnbench.data.stream import StreamedInputs, feed, in_batches
 from cnnbench.measure.interference import CpuLoadMeter
 from cnnbench.measure.precision import FP32, Precision
 from cnnbench.run.distributed import SINGLE, World, any_rank, maybe_kill_self, mean_over_ranks, shard
@@ -166,8 +167,8 @@ def train(
     n = len(data)
     stopped_by = "epochs"
     for epoch in range(profile.epochs):
-        for idx in loop.batches():
-            loop.step(idx)
+        for batch in loop.batches():
+            loop.step(batch)
             bar.update(1)
             if progress and loop.steps % 50 == 0:
                 bar.set_postfix(epoch=f"{epoch + 1}/{profile.epochs}", **loop.running(), refresh=False)
@@ -242,15 +243,21 @@ class _Loop:
         model.train()
         self.clock = _TrainingClock(self.device)
 
-    def batches(self) -> Iterator[torch.Tensor]:
-        """One epoch's global batches of indices, in the seeded order."""
-        perm = torch.randperm(self.n, generator=self.gen).to(self.device)
-        for start in range(0, self.n, self.bs):
-            yield perm[start : start + self.bs]
+    def batches(self) -> Iterator[_Batch]:
+        """One epoch's global batches in the seeded order (the same for a tensor and a stream): this rank's
+        share of each, with its inputs (a stream's read ahead by its workers)."""
+        perm = torch.randperm(self.n, generator=self.gen)
+        if not isinstance(self.data.x, StreamedInputs):
+            perm = perm.to(self.device)  # index on the device: no host round trip per step
+        global_batches = [perm[start : start + self.bs] for start in range(0, self.n, self.bs)]
+        shares = [shard(idx, self.world) for idx in global_batches]
+        inputs = feed(self.data.x, [mine for mine, _ in shares])
+        for idx, (mine, weight), xb in zip(global_batches, shares, inputs, strict=True):
+            yield _Batch(idx, mine.to(self.device, non_blocking=True), weight, xb)
 
-    def step(self, idx: torch.Tensor) -> None:
-        mine, weight = shard(idx, self.world)
-        xb, yb = self.precision.input(self._inputs(idx, mine)), self.data.y[mine]
+    def step(self, batch: _Batch) -> None:
+        mine, weight = batch.mine, batch.weight
+        xb, yb = self.precision.input(self._inputs(batch)), self.data.y[mine]
         self.optimizer.zero_grad(set_to_none=True)
         with self.precision.autocast(self.device):
             logits = self.step_model(xb)
@@ -268,18 +275,22 @@ class _Loop:
             self.scheduler.step()
         maybe_kill_self(self.world)
         self.steps += 1
-        self.samples += len(idx)
+        self.samples += batch.size
         self.loss = loss.detach()
         self.running_loss += self.loss * len(mine)
         self.running_correct += (logits.detach().argmax(1) == yb).sum()
         self.seen_since += len(mine)
 
-    def _inputs(self, idx: torch.Tensor, mine: torch.Tensor) -> torch.Tensor:
-        """This rank's inputs of the global batch idx, augmented when asked."""
+    def _inputs(self, batch: _Batch) -> torch.Tensor:
+        """This rank's inputs of the global batch, augmented when asked: in memory, the whole global batch is
+        augmented and this rank takes its rows, so the draws do not depend on the number of processes; a
+        stream holds only this rank's share, which is augmented alone (the same draws on one process)."""
         if self.augment is None:
-            return self.data.x[mine]
-        x = self.augment(self.data.x[idx], self.augment_gen)
-        return x[self.world.rank :: self.world.size] if self.world.active else x  # the rows shard() took
+            return batch.x
+        if not self.world.active or isinstance(self.data.x, StreamedInputs):
+            return self.augment(batch.x, self.augment_gen)
+        x = self.augment(self.data.x[batch.idx], self.augment_gen)
+        return x[self.world.rank :: self.world.size]  # the rows shard() took
 
     def running(self) -> dict[str, str]:
         """Loss and accuracy on the training batches since the last call (labelled as training accuracy)."""
@@ -320,6 +331,21 @@ class _Loop:
 def augment_seed(seed: int) -> int:
     """The augmentation generator's seed: the run's, moved off the data order's own stream."""
     return (seed * 0x9E3779B1 + 0x5EED) % 2**63
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One step's data: the global batch (indices), this rank's share (indices on the device), its loss
+    weight, and its inputs."""
+
+    idx: torch.Tensor
+    mine: torch.Tensor
+    weight: float
+    x: torch.Tensor
+
+    @property
+    def size(self) -> int:
+        return len(self.idx)
 
 
 def _curve_steps(total: int, points: int) -> set[int]:
@@ -382,11 +408,13 @@ def _ddp(model: nn.Module, device: torch.device) -> nn.Module:
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024, precision: Precision = FP32) -> torch.Tensor:
+def predict(
+    model: nn.Module, x: torch.Tensor | StreamedInputs, batch_size: int = 1024, precision: Precision = FP32
+) -> torch.Tensor:
     """Logits for all of x (as fp32), in evaluation mode and batches."""
     model.eval()
     outs = []
     with torch.inference_mode(), precision.autocast(x.device):
-        for start in range(0, len(x), batch_size):
-            outs.append(model(precision.input(x[start : start + batch_size])).float())
+        for xb in in_batches(x, batch_size):
+            outs.append(model(precision.input(xb)).float())
     return torch.cat(outs)

@@ -13,6 +13,8 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
+from cnnbench.data.stream import StreamedInputs
+from cnnbench.errors import UsageError
 from cnnbench.modules.shift import shift
 from cnnbench.spec import Splits, TensorData
 
@@ -33,6 +35,9 @@ def apply(splits: Splits, permute: str, factor: int) -> Splits:
     """The loaded splits with the permutation and the downsampling the options ask for, noted in the record."""
     if permute == "none" and factor == 1:
         return splits
+    if isinstance(splits.train.x, StreamedInputs):
+        raise UsageError(f"{splits.train.source}: permute and downsample need the images in memory (this data set "
+                         "is streamed); raise memory_cap_mb")  # fmt: skip
 
     def one(d: TensorData) -> TensorData:
         x = downsample(d.x, factor)

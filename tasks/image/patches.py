@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from cnnbench.data.stream import StreamedInputs
 from cnnbench.spec import DataExtra
 
 PATCH = 2  # side of the patches: the fast net's 2x2 whitening layer (Jordan 2024)
@@ -24,9 +25,10 @@ class PatchStats(DataExtra):
     cov: torch.Tensor
 
     @classmethod
-    def fit(cls, x: torch.Tensor, size: int = PATCH) -> PatchStats | None:
-        """From images (N, C, H, W); None for other shapes or images smaller than a patch."""
-        if x.dim() != 4 or min(x.shape[-2:]) < size or len(x) == 0:
+    def fit(cls, x: torch.Tensor | StreamedInputs, size: int = PATCH) -> PatchStats | None:
+        """From images (N, C, H, W), in memory or streamed (the subset is read); None for other shapes or images
+        smaller than a patch."""
+        if len(x.shape) != 4 or min(x.shape[-2:]) < size or len(x) == 0:  # a tensor or a stream
             return None
         per_image = (x.shape[-2] - size + 1) * (x.shape[-1] - size + 1)
         n = min(len(x), MAX_IMAGES, max(1, MAX_PATCHES // per_image))

@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnnbench.data.stream import StreamedInputs
 from cnnbench.errors import UsageError, reason
 from cnnbench.measure.statistics import estimate
 from cnnbench.modules.augment import SpatialAugment
@@ -197,6 +198,10 @@ def cifar_line(model: str, runs: list[Record]) -> str:
     return f"CIFAR-10: {model} {score}{with_tta} [{claims.cost_words(runs)}], {how} ({CIFAR_ANCHORS[model]})."
 
 
+def _auto_or_int(value: str) -> str | None:
+    return None if value == "auto" or value.isdigit() else "auto or a non-negative integer is expected"
+
+
 class ImageTask(Task):
     name = "image"
     modality = "image"
@@ -291,6 +296,14 @@ class ImageTask(Task):
                                  one_of("1", "2", "4")),  # fmt: skip
         "shift_test": TaskOption("shift_test", "also score test images shifted sideways by 1..N pixels", "0",
                                  one_of(*map(str, range(9)))),  # fmt: skip
+        # image folders and the CIFAR-10 JPEG archive: decoded into memory, or streamed in batches when their
+        # tensors would need more than this (auto: half the memory available when loading)
+        "memory_cap_mb": TaskOption("memory_cap_mb", "image folders: stream instead of loading into memory above "
+                                    "this many MB (auto: half the available memory)", "auto", _auto_or_int,
+                                    changes_results=False),
+        "decode_workers": TaskOption("decode_workers", "image folders: processes decoding images (auto: half the "
+                                     "cores, at most 4; 0: decode in the training process)", "auto", _auto_or_int,
+                                     changes_results=False),
     }
     profiles = {
         # quick: a smoke run: 13 s for lecture-cnn and dnn together (timing included), 88.6% / 90.6%
@@ -357,6 +370,8 @@ class ImageTask(Task):
 
     def test_variants(self, test: TensorData, options) -> dict[str, dict[str, TensorData]]:
         k = int(options.get("shift_test", "0"))
+        if k and isinstance(test.x, StreamedInputs):
+            raise UsageError(f"{test.source}: shift_test needs the test images in memory; raise memory_cap_mb")
         return {"shift": controls.shifted_tests(test, k)} if k else {}
 
     def load(self, request: DataRequest) -> Splits:
@@ -366,11 +381,12 @@ class ImageTask(Task):
     def _load(self, request: DataRequest) -> Splits:
         if request.dataset == "mnist":
             return mnist.load(request.data_dir, request.cache_dir)
+        loading = folders.Loading.from_options(dict(request.options), request.cache_dir)
         if request.dataset == "cifar10":
-            return folders.load_cifar10(request.data_dir or self._cifar_cache(request.cache_dir))
+            return folders.load_cifar10(request.data_dir or self._cifar_cache(request.cache_dir), loading)
         if request.dataset == "imagefolder":
             assert request.data_dir is not None
-            return folders.load_imagefolder(request.data_dir, tuple(request.input_shape[1:]))
+            return folders.load_imagefolder(request.data_dir, tuple(request.input_shape[1:]), loading)
         raise UsageError(f"unknown data set {request.dataset!r}")
 
     def summarize(self, records: list[Record]) -> list[str]:

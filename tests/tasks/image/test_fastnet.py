@@ -140,3 +140,23 @@ def test_augmented_run_records_tta_targets_and_trains_on_augmented_batches_only(
     [evaluated] = sorted((tmp_path / "evals").rglob("*.json"))
     again = read_record(evaluated)
     assert again.score == pytest.approx(record.score) and again.score_tta == pytest.approx(record.score_tta)
+
+
+def test_fastnet_streamed_equals_fastnet_in_memory(tmp_path: Path) -> None:
+    """The whitening fitted on a stream, augmentation of streamed batches and TTA on a streamed test split give the
+    run the in-memory path gives (one process: the same seeded order, the same draws)."""
+    data = tmp_path / "cifar"
+    _write_cifar_like(data)
+    results = {}
+    for cap in ("0", "1000"):
+        out = tmp_path / f"runs-{cap}"
+        args = ["run", "--task", "image", "--model", "fastnet", "--dataset", "cifar10", "--data-dir", str(data),
+                "--quick", "--epochs", "1", "--batch-size", "10", "--no-timing", "--no-progress", "--device", "cpu",
+                "--option", f"memory_cap_mb={cap}", "--option", "decode_workers=0", "--out", str(out)]  # fmt: skip
+        assert main(args) == 0
+        [path] = sorted(out.rglob("*.json"))
+        record = read_record(path)
+        results[record.dataset.notes["data_path"]] = record
+    streamed, in_memory = results["streamed"], results["in-memory"]
+    assert streamed.training.final_loss == pytest.approx(in_memory.training.final_loss, rel=1e-5)
+    assert streamed.score == in_memory.score and streamed.score_tta == in_memory.score_tta
