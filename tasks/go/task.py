@@ -168,13 +168,17 @@ class GoTask(Task):
         pooled_flops = claims.pick(got, lambda r: r.model == "alphago-policy-pool"
                                    and r.config.flops_matched_to == "alphago-policy")  # fmt: skip
         lines = []
-        for model, picked in runs.items():
+        listed = [(m, picked, "") for m, picked in runs.items()]
+        listed.append(("alphago-policy-pool", pooled_flops, " at alphago-policy's training FLOPs"))
+        for model, picked, budget in listed:
             if picked:
                 top1 = estimate([r.score for r in picked]).text()
                 top5 = estimate([r.metrics.scores.get("top5", float("nan")) for r in picked]).text()
                 games = picked[0].dataset.notes.get("games_used", "?")
-                lines.append(f"{model} ({picked[0].profile} profile, {games} games): top-1 {top1}, top-5 {top5}")
+                lines.append(f"{model}{budget} ({picked[0].profile} profile, {games} games): top-1 {top1}, "
+                             f"top-5 {top5}")  # fmt: skip
         text = ["Move prediction on held-out games: " + "; ".join(lines) + ". Anchors: " + "; ".join(ANCHORS) + "."]
+        text = text if lines else []
         policy = runs["alphago-policy"]
         comparisons = (("alphago-policy-pool", "Go, no pooling beats pooling after the first layer, at equal epochs",
                         runs["alphago-policy-pool"]),

@@ -24,3 +24,12 @@ def test_pooling_is_judged_at_equal_epochs_and_at_equal_flops(make_record) -> No
     assert "no pooling beats pooling after the first layer, at equal training FLOPs: SUPPORTED" in text
     assert "alphago-policy-pool 18.33" not in text and "alphago-policy-pool 20.00 ± " in text
     assert "The DNN did not converge: final training loss 5.70" in text
+    assert "alphago-policy-pool at alphago-policy's training FLOPs (default profile" in text
+
+
+def test_only_matched_runs_list_them_and_nothing_empty(make_record) -> None:
+    matched = _runs(make_record, "alphago-policy-pool", [0.20, 0.21, 0.19],
+                    config={"train_flops": 3e9, "flops_matched_to": "alphago-policy"},
+                    training={"stopped_by": "flops", "epochs_run": 3.9})  # fmt: skip
+    [line] = get_task("go").summarize(matched)
+    assert line.startswith("Move prediction on held-out games: alphago-policy-pool at alphago-policy's training FLOPs")
