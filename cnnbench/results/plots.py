@@ -136,7 +136,8 @@ def learning_curves(records: list[Record], x: str, xlabel: str, title: str, path
         mean = [tuple(statistics.fmean(c[k][j] for c in curves) for j in (0, 1)) for k in range(n)]
         ax.plot([a for a, _ in mean], [b for _, b in mean], color=color, linewidth=2, marker="o", markersize=3,
                 label=f"{label} (n={len(curves)})")  # fmt: skip
-    targets = sorted({(t.score, t.source) for r in records if r.training for t in r.training.time_to_target})
+    targets = sorted({(t.score, t.source) for r in records if r.training for t in r.training.time_to_target
+                      if not t.tta})  # fmt: skip
     for score, _ in targets:
         ax.axhline(100 * score, color="grey", linestyle="--", linewidth=0.8)
         ax.annotate(f"target {100 * score:.4g}%", (0, 100 * score), xycoords=("axes fraction", "data"),

@@ -209,7 +209,9 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class TargetTime:
-    """What a run took to first reach a target score on its learning curve (None: not reached)."""
+    """What a run took to first reach a target score on its learning curve (None: not reached). tta: judged on
+    the score with test-time augmentation, which is scored once, after training: reached or not at the end of
+    the run, and then the whole run's samples, FLOPs and training seconds are what it took."""
 
     score: float
     source: str
@@ -218,6 +220,7 @@ class TargetTime:
     epochs: float | None = None
     flops: float | None = None
     seconds: float | None = None
+    tta: bool = False
 
 
 @dataclass(frozen=True)

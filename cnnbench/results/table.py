@@ -118,12 +118,14 @@ def _seconds(v: float) -> str:
     return f"{v:,.0f} s" if v >= 10 else f"{v:.2g} s"
 
 
-def target_groups(group: Sequence[Record]) -> list[tuple[float, str, list[TargetTime]]]:
-    """The targets of a group's records in the records' order: (score, source, the runs' TargetTime entries)."""
+def target_groups(group: Sequence[Record], tta: bool = False) -> list[tuple[float, str, list[TargetTime]]]:
+    """The targets of a group's records in the records' order: (score, source, the runs' TargetTime entries);
+    tta: those judged on the score with test-time augmentation, else those on the learning curve."""
     by_target: dict[tuple[float, str], list[TargetTime]] = {}
     for r in group:
         for t in r.training.time_to_target if r.training else []:
-            by_target.setdefault((t.score, t.source), []).append(t)
+            if t.tta == tta:
+                by_target.setdefault((t.score, t.source), []).append(t)
     return [(score, source, hits) for (score, source), hits in by_target.items()]
 
 
@@ -143,16 +145,16 @@ def target_text(score: float, hits: Sequence[TargetTime]) -> str:
 def to_target_words(group: Sequence[Record]) -> str:
     """Time to each target of the group; with several targets only the highest reached by any run and the
     lowest reached by none, so the cell stays short. '-' when the records carry no targets."""
-    targets = target_groups(group)
-    if not targets:
-        return "-"
-    by_score: dict[float, list[TargetTime]] = {}
-    for score, _, hits in targets:
-        by_score.setdefault(score, hits)  # two sources of one score: the runs reached both or neither
-    reached = [s for s, hits in by_score.items() if any(t.reached for t in hits)]
-    missed = [s for s, hits in by_score.items() if not any(t.reached for t in hits)]
-    shown = ([max(reached)] if reached else []) + ([min(missed)] if missed else [])
-    return "; ".join(target_text(s, by_score[s]) for s in shown)
+    words = []
+    for tta in (False, True):
+        by_score: dict[float, list[TargetTime]] = {}
+        for score, _, hits in target_groups(group, tta):
+            by_score.setdefault(score, hits)  # two sources of one score: the runs reached both or neither
+        reached = [s for s, hits in by_score.items() if any(t.reached for t in hits)]
+        missed = [s for s, hits in by_score.items() if not any(t.reached for t in hits)]
+        shown = ([max(reached)] if reached else []) + ([min(missed)] if missed else [])
+        words += [("with TTA at the end, " if tta else "") + target_text(s, by_score[s]) for s in shown]
+    return "; ".join(words) or "-"
 
 
 def _by_group_words(record: Record) -> str:

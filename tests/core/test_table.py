@@ -141,3 +141,9 @@ def test_several_targets_show_the_highest_reached_and_the_lowest_not_reached(rec
 
     assert rows([run(0), run(1)])[0]["to_target"] == "94%: 12 ep / 250 s (1/2); 95%: not reached (0/2)"
     assert rows([run(1)])[0]["to_target"] == "91.25%: 3 ep / 60 s (1/1); 94%: not reached (0/1)"
+
+
+def test_targets_with_test_time_augmentation_are_shown_apart(rec) -> None:
+    tta = {"tta": True}
+    runs = [_with_targets(rec, s, _target(0.94, False), _target(0.94, True, 10, 3600) | tta) for s in range(2)]
+    assert rows(runs)[0]["to_target"] == "94%: not reached (0/2); with TTA at the end, 94%: 10 ep / 3,600 s (2/2)"

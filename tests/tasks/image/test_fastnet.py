@@ -134,6 +134,10 @@ def test_augmented_run_records_tta_targets_and_trains_on_augmented_batches_only(
     targets = {t.score: t for t in record.training.time_to_target}
     assert set(targets) == {0.9125, 0.94}  # CIFAR-10's targets, scored on the whole test split's curve
     assert record.training.learning_curve[-1].split == "test"
+    # the targets again on the final score with test-time augmentation: reached at the end or not at all
+    tta = [t for t in record.training.time_to_target if t.tta]
+    assert sorted(t.score for t in tta) == [0.9125, 0.94]
+    assert all(t.reached == (record.score_tta >= t.score) for t in tta)
     # the checkpoint keeps the patch statistics: `cnnbench eval` rebuilds the same net and scores the same
     assert main(["eval", str(ck), "--data-dir", str(data), "--device", "cpu", "--no-progress", "--out",
                  str(tmp_path / "evals")]) == 0  # fmt: skip
