@@ -79,9 +79,10 @@ class WorkerPool:
 
 
 def serve(handle: Callable[[bytes], bytes]) -> int:
-    """A worker's main: ignore Ctrl-C (the caller stops the workers), die with the caller, answer stdin."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A worker's main: die with the caller, ignore Ctrl-C (the caller stops the workers), answer stdin.
+    In this order: a worker that ignores Ctrl-C is tied to its caller (the fault test relies on it)."""
     _exit_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdout.buffer.write(handle(sys.stdin.buffer.read()))
     return 0
 
