@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -42,9 +43,9 @@ def _running(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: Path, legacy: Sequence[re.Pattern[str]] = ()) -> list[Path]:
-    """Remove the temporary files a killed process left in `folder`: named by temporary_path or atomic_path (or
-    matching a `legacy` pattern whose first group is the writer's pid), written before this process started, by
-    a process that no longer runs. Returns what was removed."""
+    """Remove the temporary files (and folders) a killed process left in `folder`: named by temporary_path or
+    atomic_path (or matching a `legacy` pattern whose first group is the writer's pid), written before this
+    process started, by a process that no longer runs. Returns what was removed."""
     removed: list[Path] = []
     if not folder.is_dir():
         return removed
@@ -53,8 +54,8 @@ def remove_stale_temporaries(folder: Path, legacy: Sequence[re.Pattern[str]] = (
         if match is None or int(match.group(1)) == os.getpid() or _running(int(match.group(1))):
             continue
         try:
-            if path.stat().st_mtime < _STARTED and path.is_file():
-                path.unlink()
+            if path.stat().st_mtime < _STARTED:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
                 removed.append(path)
         except FileNotFoundError:  # removed meanwhile by another run
             continue

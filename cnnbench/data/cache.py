@@ -114,7 +114,8 @@ def cached(
     what build returned. A bad entry (not merely absent) is reported in one line on stderr. Stale
     temporary files in the entry's folder (see remove_stale_temporaries) are removed first."""
     remove_stale_temporaries(entry.folder, legacy_temporaries)
-    problem = entry.problem()
+    existed = entry.exists()
+    problem = entry.problem() if existed else "absent"
     if problem is None:
         try:
             value = read()
@@ -124,9 +125,9 @@ def cached(
             if not entry.marker.is_file():  # written before markers existed, and reads well
                 entry.seal()
             return value
-    if entry.exists():
+    if existed:  # not what another process may have built since: it is complete (renamed into place)
         warn(f"{entry.files[0]}: cached {what} unusable ({problem}); rebuilding")
-    entry.discard()
+        entry.discard()
     value = build()
     entry.seal()
     return value
