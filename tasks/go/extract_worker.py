@@ -25,7 +25,7 @@ def encode_chunk(games: list[Game], layout: str) -> bytes:
 
 def decode_result(payload: bytes) -> list[tuple[np.ndarray, np.ndarray] | str]:
     """What the worker wrote, as extract_games returns it: (rows, targets) per game, or the error of a game."""
-    with np.load(io.BytesIO(payload)) as z:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         rows, targets, counts, errors = z["rows"], z["targets"], z["counts"], json.loads(str(z["errors"]))
     out: list[tuple[np.ndarray, np.ndarray] | str] = []
     at = 0

@@ -16,8 +16,8 @@ CPU = torch.device("cpu")
 
 @pytest.fixture
 def measured(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """measure_ceiling replaced by a fixed result; each call appends whether it was disturbed (set the next with
-    measured.append before the call... the list's last value is used as `interfered`)."""
+    """measure_ceiling replaced by a fixed result; the list's last value says whether a measurement is disturbed,
+    and each measurement appends it again (its length counts the measurements)."""
     calls: list[bool] = [False]
 
     def fake(device: torch.device) -> dict:
