@@ -191,9 +191,9 @@ def _main(args: argparse.Namespace, world: distributed.World, device: torch.devi
     for plan in plans:  # what the user named explicitly must run: its missing data is an error, not a skip
         needed = [d for d in (plan.dataset, plan.test_dataset) if d is not None and not data.available(d)]
         if needed and (plan.experiment in request.experiments or request.dataset is not None):
-            what = f"experiment {plan.experiment!r}" if plan.experiment else f"data set {plan.dataset!r}"
-            raise UsageError(f"{what} needs data set {needed[0]!r}, which has no default source: "
-                             f"pass --data {needed[0]}=PATH")  # fmt: skip
+            what = f"experiment {plan.experiment!r} needs data set {needed[0]!r}, which" if plan.experiment else (
+                f"data set {needed[0]!r}")  # fmt: skip
+            raise UsageError(f"{what} has no default source: pass --data {needed[0]}=PATH")
     paths, skipped = [], []
     for plan in plans:
         needed = [d for d in (plan.dataset, plan.test_dataset) if d is not None and not data.available(d)]

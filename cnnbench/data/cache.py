@@ -15,20 +15,16 @@ import os
 import re
 import shutil
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from cnnbench.errors import reason
-from cnnbench.io import TEMP_PREFIX, atomic_path, atomic_write_text
+from cnnbench.io import atomic_path, atomic_write_text, remove_stale_temporaries
 
 ENV_VAR = "CNNBENCH_DATA"
 MARKER_SUFFIX = ".complete"
-# this process's start, near enough: a temporary file older than it cannot be one this process writes
-_STARTED = time.time()
-_OWN_TEMPORARY = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)\.")
 
 T = TypeVar("T")
 
@@ -56,36 +52,6 @@ def atomic_copy(src: Path, dest: Path) -> Path:
 
 def warn(message: str) -> None:
     print(f"cnnbench: warning: {message}", file=sys.stderr, flush=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-def remove_stale_temporaries(folder: Path, legacy: Sequence[re.Pattern[str]] = ()) -> list[Path]:
-    """Remove the temporary files a killed process left in `folder`: named by cnnbench.io (or matching
-    a `legacy` pattern whose first group is the writer's pid), written before this process started, by a
-    process that no longer runs. Returns what was removed."""
-    removed = []
-    if not folder.is_dir():
-        return removed
-    for path in folder.iterdir():
-        match = _OWN_TEMPORARY.match(path.name) or next((m for p in legacy if (m := p.match(path.name))), None)
-        if match is None or int(match.group(1)) == os.getpid() or _running(int(match.group(1))):
-            continue
-        try:
-            if path.stat().st_mtime < _STARTED and path.is_file():
-                path.unlink()
-                removed.append(path)
-        except FileNotFoundError:  # removed meanwhile by another run
-            continue
-    return removed
 
 
 class CorruptEntry(Exception):
@@ -148,7 +114,8 @@ def cached(
     what build returned. A bad entry (not merely absent) is reported in one line on stderr. Stale
     temporary files in the entry's folder (see remove_stale_temporaries) are removed first."""
     remove_stale_temporaries(entry.folder, legacy_temporaries)
-    problem = entry.problem()
+    existed = entry.exists()
+    problem = entry.problem() if existed else "absent"
     if problem is None:
         try:
             value = read()
@@ -158,9 +125,9 @@ def cached(
             if not entry.marker.is_file():  # written before markers existed, and reads well
                 entry.seal()
             return value
-    if entry.exists():
+    if existed:  # not what another process may have built since: it is complete (renamed into place)
         warn(f"{entry.files[0]}: cached {what} unusable ({problem}); rebuilding")
-    entry.discard()
+        entry.discard()
     value = build()
     entry.seal()
     return value

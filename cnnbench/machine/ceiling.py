@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from cnnbench.data.cache import cache_root
+from cnnbench.data.cache import CacheEntry, CorruptEntry, cache_root, cached
 from cnnbench.io import atomic_write_text
 from cnnbench.machine.environment import machine_info, machine_slug
 from cnnbench.measure.timing import Budget, measure
@@ -65,18 +66,50 @@ def ceiling(device: torch.device, refresh: bool = False) -> dict:
     return _memo[path]
 
 
+class _Interfered(Exception):
+    """A ceiling measured under load: used once, never cached."""
+
+    def __init__(self, result: dict) -> None:
+        self.result = result
+
+
 def _ceiling(device: torch.device, path: Path, refresh: bool) -> dict:
-    if path.is_file() and not refresh:
-        try:
-            return json.loads(path.read_text()) | {"cached": str(path)}
-        except (OSError, json.JSONDecodeError):
-            pass  # a broken cache file is measured again and replaced
-    result = measure_ceiling(device)
-    timings = [v["timing"] for v in result.values() if isinstance(v, dict) and "timing" in v]
-    if any(t["interfered"] for t in timings):
-        return result | {"cached": None}  # a ceiling measured under load is used once, never kept
-    atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+    """From the cache (a sealed entry, cnnbench.data.cache: a truncated or damaged file is measured again), or
+    measured now and cached unless other processes disturbed the measurement."""
+    entry = CacheEntry((path,))
+
+    def measure_and_keep() -> dict:
+        result = measure_ceiling(device)
+        timings = [v["timing"] for v in result.values() if isinstance(v, dict) and "timing" in v]
+        if any(t["interfered"] for t in timings):
+            raise _Interfered(result)
+        atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+        return result
+
+    try:
+        if refresh:
+            entry.marker.unlink(missing_ok=True)  # the old file, kept if the new measurement is disturbed
+            result = measure_and_keep()
+            entry.seal()
+        else:
+            result = cached(entry, lambda: _read(path), measure_and_keep, "machine ceiling")
+    except _Interfered as e:
+        return e.result | {"cached": None}
     return result | {"cached": str(path)}
+
+
+def _read(path: Path) -> dict:
+    """A cached ceiling, checked: positive finite GFLOP/s and GB/s where the tables read them (CorruptEntry)."""
+    result = json.loads(path.read_text())
+    wanted = [("matmul_fp32", "gflops"), ("copy", "gb_per_s")]
+    if "matmul_bf16" in result:
+        wanted.append(("matmul_bf16", "gflops"))
+    for key, unit in wanted:
+        section = result.get(key)
+        value = section.get(unit) if isinstance(section, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+            raise CorruptEntry(f"{key}.{unit} is {value!r}, not a positive number")
+    return result
 
 
 def matmul_peak(ceiling: dict[str, Any], amp: str | None, device_type: str) -> float | None:

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from cnnbench.data.cache import cache_root
+from cnnbench.data.cache import CacheEntry, cache_root, cached
+from cnnbench.io import TEMP_PREFIX
 
 # register + register: recent cores fold add-immediate chains at rename, which would overstate the clock
 _ADD = {"x86_64": "add %0, %0", "amd64": "add %0, %0", "aarch64": "add %0, %0, %0", "arm64": "add %0, %0, %0"}
@@ -44,28 +45,34 @@ def _library() -> tuple[ctypes.CDLL | None, str]:
     source = _SOURCE.format(adds="\\n\\t".join([_ADD[arch]] * ADDS_PER_ITERATION))
     folder = cache_root() / "clock"
     lib = folder / f"spin-{hashlib.sha256((source + arch).encode()).hexdigest()[:12]}.so"
-    if not lib.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        error = _build(cc, source, lib)
-        if error is not None:
-            return None, f"unavailable: compiling the dependent-add loop failed ({error})"
-    return ctypes.CDLL(str(lib)), "dependent-add loop"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:  # a sealed cache entry (cnnbench.data.cache): a library that is truncated or does not load is built again
+        return cached(CacheEntry((lib,)), lambda: ctypes.CDLL(str(lib)), lambda: _build(cc, source, lib),
+                      "dependent-add loop"), "dependent-add loop"  # fmt: skip
+    except _CompileFailed as e:
+        return None, f"unavailable: compiling the dependent-add loop failed ({e})"
 
 
-def _build(cc: str, source: str, lib: Path) -> str | None:
-    """Compile source into lib; the compiler's error, or None.
+class _CompileFailed(Exception):
+    """The compiler's error: the clock is unavailable (nothing is cached)."""
+
+
+def _build(cc: str, source: str, lib: Path) -> ctypes.CDLL:
+    """Compile source into lib and load it; _CompileFailed with the compiler's error.
 
     Several processes may build at once (the ranks of an --nproc run on a cold cache): each works in
-    its own folder and renames its complete library onto lib, so no process loads a partial file.
+    its own folder (a temporary one that the next run removes if this one is killed), loads its library
+    from there and renames it, complete, onto lib, so no process loads a partial file.
     """
-    with tempfile.TemporaryDirectory(dir=lib.parent, prefix=".build-") as work:
+    with tempfile.TemporaryDirectory(dir=lib.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}.build-") as work:
         src, out = Path(work) / "spin.c", Path(work) / lib.name
         src.write_text(source)
         proc = subprocess.run([cc, "-O1", "-shared", "-fPIC", "-o", str(out), str(src)], capture_output=True, text=True)
         if proc.returncode != 0:
-            return proc.stderr.strip()[:200]
+            raise _CompileFailed(proc.stderr.strip()[:200])
+        library = ctypes.CDLL(str(out))
         os.replace(out, lib)
-    return None
+    return library
 
 
 def measured_clock_ghz(iterations: int = 20_000_000, repeats: int = 5) -> dict:

@@ -12,16 +12,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cnnbench.errors import UsageError, reason
-from cnnbench.io import atomic_write_text
+from cnnbench.io import atomic_write_text, create_new
 from cnnbench.measure.timing import Stats
 from cnnbench.spec import Profile
 
@@ -511,27 +510,16 @@ def write_record(record: Record, path: Path) -> Path:
     return path
 
 
-def create_record(record: Record, folder: Path, stem: str) -> Path:
-    """Write a new record as folder/stem.json, or stem-2.json, ... : never over another record.
-
-    The name is claimed with an exclusive create (O_EXCL), so two runs started in the same second get
-    two files; the content then arrives through an atomic rename onto the claimed name."""
+def create_record(record: Record, folder: Path, stem: str, prepare: Callable[[Path], None] | None = None) -> Path:
+    """Write a new record as folder/stem.json, or stem-2.json, ... : never over another record, and never a
+    partial or empty file at the name, even when the process is killed (cnnbench.io.create_new); two runs
+    started in the same second get two files. `prepare(path)` runs before the record appears at path."""
     text = record_text(record)
-    folder.mkdir(parents=True, exist_ok=True)
-    for n in range(1, 10_000):
-        path = folder / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        try:
-            atomic_write_text(path, text)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path
-    raise UsageError(f"{folder}: 10,000 records named {stem}*.json already exist")
+    names = (folder / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json") for n in range(1, 10_000))
+    path = create_new(names, text, prepare)
+    if path is None:
+        raise UsageError(f"{folder}: 10,000 records named {stem}*.json already exist")
+    return path
 
 
 def read_record(path: Path) -> Record:

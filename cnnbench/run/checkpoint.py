@@ -82,6 +82,13 @@ class Checkpoint:
 
 def save(path: Path, checkpoint: Checkpoint) -> Path:
     """Write the checkpoint through a temporary file and a rename."""
+    with atomic_path(path) as tmp:
+        write(tmp, checkpoint)
+    return path
+
+
+def write(file: Path, checkpoint: Checkpoint) -> None:
+    """Write the checkpoint to `file` as it is (save() writes it through a temporary file and a rename)."""
     ctx = checkpoint.context
     trained = dataclasses.asdict(checkpoint.trained)
     payload = {
@@ -96,9 +103,7 @@ def save(path: Path, checkpoint: Checkpoint) -> Path:
         "trained": trained,
         "model_state": _cpu(checkpoint.state),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return path
+    torch.save(payload, file)
 
 
 def _cpu(values: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from torch import nn
 
 from cnnbench.data.cache import cache_root
 from cnnbench.errors import UsageError
+from cnnbench.io import atomic_path, sync
 from cnnbench.machine.ceiling import ceiling, matmul_peak
 from cnnbench.machine.environment import (
     git_commit,
@@ -312,19 +313,20 @@ def time_kernels(ctx: RunContext, counts: Mapping[str, Any]) -> dict[str, dict[s
     return timing
 
 
-def save_checkpoint(ctx: RunContext, record: rec.Record, record_path: Path | None) -> Path:
-    """--save: the trained model with its build context and where it was trained (the record just written)."""
+def save_checkpoint(ctx: RunContext, record: rec.Record, record_path: Path, file: Path) -> None:
+    """--save: the trained model with its build context and where it was trained (the record at record_path),
+    written to `file` (a temporary file that run_and_write renames to the --save path)."""
     plan = ctx.plan
     assert plan.save_to is not None and plan.dataset is not None
     trained = checkpoint.Trained(
         dataset=plan.dataset, profile_name=plan.profile_name, profile=plan.profile, split_seed=plan.split_seed,
         seed=plan.seed, source=record.dataset.source, test_dataset=plan.test_dataset,
         test_where=dict(plan.test_where), experiment=plan.experiment, fold=plan.fold, amp=plan.precision.amp,
-        channels_last=plan.precision.channels_last, record=str(record_path) if record_path else None,
+        channels_last=plan.precision.channels_last, record=str(record_path),
     )  # fmt: skip
     state = ctx.model.state_dict()
     factory = ctx.task.model_spec(plan.model).factory
-    return checkpoint.save(plan.save_to, checkpoint.Checkpoint(plan.model, ctx.build, state, trained, factory))
+    checkpoint.write(file, checkpoint.Checkpoint(plan.model, ctx.build, state, trained, factory))
 
 
 def run_one(
@@ -516,14 +518,31 @@ def record_stem(record: rec.Record) -> str:
 def run_and_write(
     task: Task, plan: RunPlan, device: torch.device, splits: Splits | None, out: Path, world: World = SINGLE
 ) -> Path | None:
-    """Run and write the record, then the checkpoint (--save) naming it (rank 0 only: other ranks return None)."""
+    """Run and write the record and (--save) the checkpoint naming it (rank 0 only: other ranks return None).
+
+    The two appear together: the checkpoint is written to a temporary file before the record is created, and
+    renamed onto the --save path right after it; an interrupt before the rename removes the record again, so a
+    killed run never leaves a record whose checkpoint is missing (nor a partial file: cnnbench.io)."""
     ctx, record = _run(task, plan, device, splits, world)
     if not world.is_main:
         return None
-    path = rec.create_record(record, out / record.machine_slug, record_stem(record))
-    if plan.save_to is not None:
-        save_checkpoint(ctx, record, path)
-    return path
+    folder, stem = out / record.machine_slug, record_stem(record)
+    if plan.save_to is None:
+        return rec.create_record(record, folder, stem)
+    created: list[Path] = []
+    try:
+        with atomic_path(plan.save_to) as tmp:
+
+            def write_checkpoint(record_path: Path) -> None:
+                save_checkpoint(ctx, record, record_path, tmp)
+                sync(tmp)  # on disk before the record appears
+
+            created.append(rec.create_record(record, folder, stem, write_checkpoint))
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    return created[0]
 
 
 def _changes_results(task: Task, option: str) -> bool:

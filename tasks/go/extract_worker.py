@@ -2,17 +2,18 @@
 
 Run as `python -m cnnbench_tasks.go.extract_worker`: a fresh interpreter that imports only this package, never
 the caller's script, so extraction in parallel works from a plain script without an `if __name__ ==
-"__main__"` guard and from a notebook (multiprocessing's spawn re-runs the main script in every child)."""
+"__main__"` guard and from a notebook (multiprocessing's spawn re-runs the main script in every child); it ignores
+Ctrl-C and dies with its caller (cnnbench.data.workers)."""
 
 from __future__ import annotations
 
 import io
 import json
-import signal
 import sys
 
 import numpy as np
 
+from cnnbench.data.workers import serve
 from cnnbench_tasks.go.positions import extract_games
 from cnnbench_tasks.go.sgf import Game
 
@@ -24,7 +25,7 @@ def encode_chunk(games: list[Game], layout: str) -> bytes:
 
 def decode_result(payload: bytes) -> list[tuple[np.ndarray, np.ndarray] | str]:
     """What the worker wrote, as extract_games returns it: (rows, targets) per game, or the error of a game."""
-    with np.load(io.BytesIO(payload)) as z:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         rows, targets, counts, errors = z["rows"], z["targets"], z["counts"], json.loads(str(z["errors"]))
     out: list[tuple[np.ndarray, np.ndarray] | str] = []
     at = 0
@@ -37,11 +38,8 @@ def decode_result(payload: bytes) -> list[tuple[np.ndarray, np.ndarray] | str]:
     return out
 
 
-def main() -> int:
-    # Ctrl-C reaches the whole process group: the caller stops and kills the workers, so a worker ignores it
-    # (one message from the caller, no traceback from every worker)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    chunk = json.loads(sys.stdin.buffer.read())
+def answer(payload: bytes) -> bytes:
+    chunk = json.loads(payload)
     games = [Game(s, i, tuple(map(tuple, setup)), tuple((c, p) for c, p in moves)) for s, i, setup, moves in
              chunk["games"]]  # fmt: skip
     results = extract_games(games, chunk["layout"])
@@ -54,9 +52,8 @@ def main() -> int:
         counts=np.array([-1 if isinstance(r, str) else len(r[1]) for r in results], dtype=np.int64),
         errors=np.array(json.dumps([r for r in results if isinstance(r, str)])),
     )
-    sys.stdout.buffer.write(buf.getvalue())
-    return 0
+    return buf.getvalue()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve(answer))

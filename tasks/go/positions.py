@@ -7,15 +7,12 @@ position's move and game; both are written to temporary files and renamed when c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cnnbench.data.cache import CacheEntry, CorruptEntry, cached
+from cnnbench.data.workers import WorkerPool
 from cnnbench.io import atomic_path, temporary_path
 from cnnbench_tasks.go.board import IllegalMove
 from cnnbench_tasks.go.features import ALPHAGO48, RAW, extract, plane_offsets
@@ -76,57 +74,17 @@ def extract_games(games: list[Game], layout: str) -> list[tuple[np.ndarray, np.n
 Results = list[tuple[np.ndarray, np.ndarray] | str]
 
 
-class Extraction:
-    """Chunks of games extracted in `workers` worker processes (or in this one with a single worker), results in
-    chunk order. Each worker is a fresh `python -m cnnbench_tasks.go.extract_worker`, never a fork or spawn of
-    the caller: multiprocessing's spawn re-runs the main script in its children, so a script without an
-    `if __name__ == "__main__"` guard would start the extraction again in each (and hang respawning them).
-    Leaving the `with` block by an exception or an interrupt kills the running workers."""
+def extracted(chunks: list[list[Game]], layout: str, workers: int) -> Iterator[Results]:
+    """Each chunk's results, in order: in `workers` worker processes (cnnbench.data.workers: stopped on an
+    interrupt, never left behind), or in this process with a single worker."""
+    if workers <= 1:
+        yield from (extract_games(chunk, layout) for chunk in chunks)
+        return
+    from cnnbench_tasks.go.extract_worker import decode_result, encode_chunk
 
-    def __init__(self, layout: str, workers: int) -> None:
-        self.layout, self.workers = layout, workers
-        self._running: set[subprocess.Popen] = set()
-        self._lock = threading.Lock()
-        self._stopped = False
-
-    def __enter__(self) -> Extraction:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._stopped = True
-            for proc in self._running:
-                proc.kill()
-
-    def map(self, chunks: list[list[Game]]) -> Iterator[Results]:
-        if self.workers <= 1:
-            yield from (extract_games(chunk, self.layout) for chunk in chunks)
-            return
-        with ThreadPoolExecutor(self.workers) as pool:  # threads only wait on the worker processes
-            try:
-                yield from pool.map(self._in_worker, chunks)
-            finally:
-                self.__exit__()
-                pool.shutdown(wait=True, cancel_futures=True)
-
-    def _in_worker(self, chunk: list[Game]) -> Results:
-        from cnnbench_tasks.go.extract_worker import decode_result, encode_chunk
-
-        with self._lock:
-            if self._stopped:
-                raise RuntimeError("extraction stopped")
-            proc = subprocess.Popen([sys.executable, "-m", "cnnbench_tasks.go.extract_worker"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-            self._running.add(proc)
-        try:
-            out, err = proc.communicate(encode_chunk(chunk, self.layout))
-        finally:
-            with self._lock:
-                self._running.discard(proc)
-        if proc.returncode != 0:
-            tail = err.decode(errors="replace")[-500:]
-            raise RuntimeError(f"Go feature worker exited with code {proc.returncode}: {tail}")
-        return decode_result(out)
+    with WorkerPool("cnnbench_tasks.go.extract_worker", workers, "Go feature extraction") as pool:
+        for out in pool.map(encode_chunk(chunk, layout) for chunk in chunks):
+            yield decode_result(out)
 
 
 @dataclass
@@ -190,9 +148,9 @@ def _extract(games: list[Game], layout: str, rows: np.ndarray, workers: int, pro
     t0 = time.perf_counter()
     with (
         tqdm(total=total, desc=f"go features ({layout})", unit="pos", disable=not progress, mininterval=1) as bar,
-        Extraction(layout, workers) as extraction,
+        contextlib.closing(extracted(chunks, layout, workers)) as results_of_chunks,
     ):
-        for ci, results in enumerate(extraction.map(chunks)):
+        for ci, results in enumerate(results_of_chunks):
             for gi, res in enumerate(results, ci * CHUNK):
                 if isinstance(res, str):
                     skipped.append(res)

@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnnbench.data.cache import CacheEntry, CorruptEntry, cached
 from cnnbench.data.stream import StreamedInputs
 from cnnbench.errors import UsageError, reason
 from cnnbench.measure.statistics import estimate
@@ -416,17 +417,32 @@ class ImageTask(Task):
 
     @staticmethod
     def _cifar_cache(cache_dir: Path) -> Path:
-        """The cached python release, downloaded by torchvision when online."""
-        folder = cache_dir / "cifar10"
-        if not (folder / "cifar-10-batches-py" / "data_batch_1").is_file():
-            import torchvision
+        """The cached python release, downloaded and checked by torchvision when online, and sealed once every
+        batch is there (cnnbench.data.cache): a partial download or extraction is fetched again, never read."""
+        from torchvision.datasets import CIFAR10
+        from torchvision.datasets.utils import check_integrity
 
+        folder = cache_dir / "cifar10"
+        batches = folder / CIFAR10.base_folder
+        published = [*CIFAR10.train_list, *CIFAR10.test_list, [CIFAR10.meta["filename"], CIFAR10.meta["md5"]]]
+        entry = CacheEntry(tuple(batches / name for name, _ in published))
+
+        def read() -> Path:
+            if not entry.marker.is_file():  # from before markers: whole when every file has its published checksum
+                bad = [name for name, md5 in published if not check_integrity(str(batches / name), md5)]
+                if bad:
+                    raise CorruptEntry(f"{', '.join(bad)} not as published (MD5)")
+            return folder
+
+        def download() -> Path:
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    torchvision.datasets.CIFAR10(root=str(folder), download=True)
+                    CIFAR10(root=str(folder), download=True)  # checks the MD5 of every batch it extracted
             except Exception as e:  # noqa: BLE001 - offline: turned into the user's next step
                 raise UsageError(
                     f"CIFAR-10 is not in {folder} and could not be downloaded ({reason(e)}); "
                     "pass --data-dir with the ImageFolder layout, its .tar.gz or the python release"
                 ) from None
-        return folder
+            return folder
+
+        return cached(entry, read, download, "CIFAR-10")

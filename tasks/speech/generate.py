@@ -6,9 +6,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cnnbench.data.cache import CacheEntry, CorruptEntry, cached
+from cnnbench.data.workers import WorkerPool
 from cnnbench.io import atomic_path
 from cnnbench_tasks.speech import synth
 
@@ -85,44 +83,35 @@ def jobs(params: CorpusParams) -> list[dict]:
 CHUNK = 128  # clips per worker process; fixed, so the output does not depend on the number of workers
 
 
-def _synthesize(chunk: list[dict]) -> tuple[int, list[np.ndarray], list[list]]:
-    """One chunk in a fresh worker process (synth_worker.py).
-
-    The library keeps voicing state (the flutter phase) across utterances, so a clip depends on what
-    its process said before; a new process per chunk makes the corpus a function of the parameters.
-    """
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnbench_tasks.speech.synth_worker"],
-        input=json.dumps(chunk).encode(),
-        capture_output=True,
-        timeout=600,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"speech synthesis worker failed: {proc.stderr.decode(errors='replace')[-500:]}")
-    with np.load(io.BytesIO(proc.stdout), allow_pickle=False) as z:
+def decode_chunk(payload: bytes) -> tuple[int, list[np.ndarray], list[list]]:
+    """A worker's answer: its sample rate, each clip's audio and phoneme events."""
+    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
         bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
         audios = [z["audio"][a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return int(z["sample_rate"]), audios, json.loads(str(z["phonemes"]))
 
 
 def synthesize(params: CorpusParams, workers: int | None = None, progress: bool = True) -> Corpus:
-    """Synthesise every clip in worker processes, in job order."""
+    """Synthesise every clip, a chunk per fresh worker process (synth_worker.py), in job order.
+
+    The library keeps voicing state (the flutter phase) across utterances, so a clip depends on what
+    its process said before; a new process per chunk makes the corpus a function of the parameters.
+    """
     todo = jobs(params)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
     workers = max(1, min(len(chunks), workers or os.cpu_count() or 1))
-    results: dict[int, tuple] = {}
+    results = []
     bar = tqdm(total=len(todo), desc="synthesising", unit="clip", disable=not progress, leave=False)
-    with ThreadPoolExecutor(workers) as pool:  # threads only wait on the worker processes
-        futures = {pool.submit(_synthesize, chunk): i for i, chunk in enumerate(chunks)}
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            bar.update(len(chunks[futures[fut]]))
+    with WorkerPool("cnnbench_tasks.speech.synth_worker", workers, "speech synthesis", timeout=600) as pool:
+        for chunk, out in zip(chunks, pool.map(json.dumps(chunk).encode() for chunk in chunks), strict=True):
+            results.append(decode_chunk(out))
+            bar.update(len(chunk))
     bar.close()
-    rates = {results[i][0] for i in results}
+    rates = {rate for rate, _, _ in results}
     if len(rates) != 1:
         raise RuntimeError(f"workers reported different sample rates {rates}")
-    audios = [a for i in range(len(chunks)) for a in results[i][1]]
-    phonemes = [p for i in range(len(chunks)) for p in results[i][2]]
+    audios = [a for _, clips, _ in results for a in clips]
+    phonemes = [p for _, _, events in results for p in events]
     for job, ph, audio in zip(todo, phonemes, audios, strict=True):
         job["phonemes"] = [[name, int(sample)] for name, sample in ph]
         if len(audio) == 0:

@@ -1,7 +1,8 @@
 """Worker process for generate.py: JSON jobs on stdin, an .npz of the clips on stdout.
 
 Run as `python -m cnnbench_tasks.speech.synth_worker`; it imports only numpy and the ctypes
-binding, so a fresh worker per chunk starts in a fraction of a second.
+binding, so a fresh worker per chunk starts in a fraction of a second. It ignores Ctrl-C and dies with
+its caller (cnnbench.data.workers).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import sys
 
 import numpy as np
 
+from cnnbench.data.workers import serve
 from cnnbench_tasks.speech import synth
 
 
-def main() -> int:
-    jobs = json.loads(sys.stdin.buffer.read())
+def answer(payload: bytes) -> bytes:
+    jobs = json.loads(payload)
     worker = synth.Synthesizer()
     audios, phonemes = [], []
     for job in jobs:
@@ -31,9 +33,8 @@ def main() -> int:
         phonemes=np.array(json.dumps(phonemes)),
         sample_rate=np.array(worker.sample_rate),
     )
-    sys.stdout.buffer.write(buf.getvalue())
-    return 0
+    return buf.getvalue()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve(answer))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnbench.data import cache
+from cnnbench import io
 from cnnbench.data.cache import CacheEntry, CorruptEntry, cached, remove_stale_temporaries
 from cnnbench.io import TEMP_PREFIX
 
@@ -114,6 +114,6 @@ def test_a_write_killed_midway_leaves_a_temporary_the_next_run_removes(tmp_path:
     assert done.returncode == -9
     left = [p for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)]
     assert len(left) == 1 and not (tmp_path / "a.bin").exists()
-    os.utime(left[0], (cache._STARTED - 10, cache._STARTED - 10))  # the killed run started before this one
+    os.utime(left[0], (io._STARTED - 10, io._STARTED - 10))  # the killed run started before this one
     assert Builder(tmp_path).get() == "built"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "a.bin.complete", "b.bin"]

@@ -4,6 +4,7 @@ import copy
 import dataclasses
 import json
 import multiprocessing
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -210,3 +211,21 @@ def test_one_configuration_key(record: MakeRecord, record_json: MakeJson) -> Non
     assert config_key(elsewhere) != config_key(base) and config_key(elsewhere, machine=False) == config_key(
         base, machine=False
     )
+
+
+def test_a_record_appears_whole_or_not_at_all(
+    tmp_path: Path, record: MakeRecord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record is linked to its name complete (no empty file claimed first), after prepare(path) ran; on a
+    file system without hard links the name is claimed and the file renamed onto it. No temporary file stays."""
+    seen = []
+    a = create_record(record(), tmp_path, "stem", prepare=lambda p: seen.append((p, p.exists())))
+    assert seen == [(a, False)] and read_record(a).model == "lecture-cnn"
+
+    def no_links(src: object, dst: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    b = create_record(record(model="other"), tmp_path, "stem")
+    assert b.name == "stem-2.json" and read_record(b).model == "other"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stem-2.json", "stem.json"]

@@ -66,3 +66,12 @@ def test_eval_refuses_bad_input_before_any_work(sgf_dir: Path, tmp_path: Path, c
     assert "none.pt: no such checkpoint" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "none.pt"), "--data", f"sgf={tmp_path / 'nowhere'}"]) == 2
     assert "nowhere: data directory does not exist" in capsys.readouterr().err
+
+
+def test_run_of_the_sgf_data_set_named_without_its_data_is_an_error(tmp_path: Path, capsys) -> None:
+    """Named explicitly, a data set without data is exit code 2 and one line, not a skip that exits 0."""
+    out = tmp_path / "runs"
+    assert main(["run", "--task", "go", "--dataset", "sgf", "--quick", "--no-progress", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == "cnnbench: error: data set 'sgf' has no default source: pass --data sgf=PATH\n"
+    assert not list(out.rglob("*.json"))

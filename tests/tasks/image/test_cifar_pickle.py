@@ -3,6 +3,7 @@ and a fuzz test: any bytes give a batch or one UsageError naming the file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import struct
@@ -15,6 +16,7 @@ import pytest
 
 from cnnbench.errors import UsageError
 from cnnbench_tasks.image import cifar_pickle, folders
+from cnnbench_tasks.image.task import ImageTask
 
 
 def _short(s: bytes) -> bytes:
@@ -135,3 +137,69 @@ def test_fuzz_any_bytes_give_a_batch_or_one_line(fuzz_file: Callable[..., None])
     for protocol in (2, 5):
         good = pickle.dumps(tiny_batch(one_image), protocol=protocol)
         fuzz_file("data_batch_1", good, cifar_pickle.read_batch, _valid)
+
+
+TINY_FILE = b"tiny batch"
+TINY_MD5 = hashlib.md5(TINY_FILE).hexdigest()
+
+
+class FakeDownload:
+    """torchvision's CIFAR10 offline: writes the release's files (a tiny batch each) or, told to fail, only the
+    first batch before the connection drops; its published checksums are those of the tiny files."""
+
+    base_folder = "cifar-10-batches-py"
+    train_list = [[f"data_batch_{i}", TINY_MD5] for i in range(1, 6)]
+    test_list = [["test_batch", TINY_MD5]]
+    meta = {"filename": "batches.meta", "key": "label_names", "md5": TINY_MD5}
+    fail = False
+    calls = 0
+
+    def __init__(self, root: str, download: bool) -> None:
+        type(self).calls += 1
+        folder = Path(root) / self.base_folder
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, _ in [*self.train_list, *self.test_list, [self.meta["filename"], ""]]:
+            (folder / name).write_bytes(TINY_FILE)
+            if self.fail:
+                raise RuntimeError("connection reset by peer")
+
+
+@pytest.fixture
+def fake_download(monkeypatch: pytest.MonkeyPatch) -> type[FakeDownload]:
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeDownload)
+    monkeypatch.setattr(FakeDownload, "calls", 0)
+    return FakeDownload
+
+
+def test_a_partial_cifar_download_is_fetched_again_never_read(
+    tmp_path: Path, fake_download: type[FakeDownload], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    cifar_cache = ImageTask._cifar_cache
+    monkeypatch.setattr(fake_download, "fail", True)
+    with pytest.raises(UsageError, match="CIFAR-10 is not in .* could not be downloaded \\(connection reset by peer"):
+        cifar_cache(tmp_path)
+    assert (tmp_path / "cifar10" / "cifar-10-batches-py" / "data_batch_1").is_file()  # what the old check took
+    monkeypatch.setattr(fake_download, "fail", False)
+    assert cifar_cache(tmp_path) == tmp_path / "cifar10" and fake_download.calls == 2
+    assert "cached CIFAR-10 unusable (data_batch_2, data_batch_3" in capsys.readouterr().err
+    assert cifar_cache(tmp_path) == tmp_path / "cifar10" and fake_download.calls == 2  # sealed: read as it is
+    (tmp_path / "cifar10" / "cifar-10-batches-py" / "test_batch").write_bytes(b"tiny")  # truncated
+    assert cifar_cache(tmp_path) == tmp_path / "cifar10" and fake_download.calls == 3
+
+
+def test_a_cifar_cache_from_before_markers_is_checked_against_the_published_checksums(
+    tmp_path: Path, fake_download: type[FakeDownload]
+) -> None:
+    batches = tmp_path / "cifar10" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    names = [n for n, _ in [*fake_download.train_list, *fake_download.test_list]] + ["batches.meta"]
+    for name in names:
+        (batches / name).write_bytes(TINY_FILE)
+    ImageTask._cifar_cache(tmp_path)
+    assert fake_download.calls == 0 and (batches / "data_batch_1.complete").is_file()
+    (batches / "data_batch_1.complete").unlink()
+    (batches / "data_batch_4").write_bytes(b"other batch")  # same size, other bytes
+    ImageTask._cifar_cache(tmp_path)
+    assert fake_download.calls == 1
