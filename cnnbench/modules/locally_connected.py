@@ -51,7 +51,17 @@ class LocallyConnected2d(nn.Module):
         if self.bias is not None:
             nn.init.uniform_(self.bias, -bound, bound)
 
+    # without gradients (scoring), a batch is computed in slices of this many: a whole scoring batch's patches
+    # (1,024 x 225 x 784 floats for the lecture's second layer: 0.7 GB, twice with the transposed copy) leave
+    # the caches; benchmarks/test_locally_connected.py measures the ratio
+    SCORING_SLICE = 128
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(x) > self.SCORING_SLICE and not torch.is_grad_enabled():
+            return torch.cat([self._forward(part) for part in x.split(self.SCORING_SLICE)])
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # (N, C_in*kh*kw, L)
         # the einsum "ncl,loc->nol" as one batched matmul over positions on contiguous operands: 8x faster
         # than torch.einsum's own path on CPU (forward + backward, batch 128, the lecture's second layer)
