@@ -69,7 +69,9 @@ def _ladder_spec(name: str, builder, description: str) -> ModelSpec:
 
 # 2 epochs on 10,000 training images for every rung: the locally connected net (9.6M weights) takes ~1 s a step
 # of 128 on 2 busy cores, the rest of the ladder 0.1-0.5 s; its 16 passes over the 10,000 test images (curve,
-# score, shifts) cost 3x its training, so the curve scores 1,000 of them
+# score, shifts) cost 3x its training, so the curve scores 1,000 of them. CIFAR-10 (13.4M weights): 123 s of
+# training and 142 s of scoring a seed on one thread of the 2-core EPYC with another core busy; the whole
+# ladder ~6.5 min a seed that way
 LADDER_BUDGET = {"default": {"epochs": 2, "train_limit": 10000, "curve_limit": 1000},
                  "quick": {"train_limit": 2000, "curve_limit": 500}}  # fmt: skip
 

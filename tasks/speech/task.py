@@ -45,11 +45,15 @@ SHIFT_ANCHOR = ("Abdel-Hamid et al. 2014: convolution along frequency absorbs sp
 # the lecture's three properties on spectrograms: a ladder after the image one (see cnnbench_tasks.properties), its
 # CNN the lecture's layout (two 3x3 layers, 2x2 pooling, Dense 100) with fewer maps, so that its locally connected
 # rung fits a CPU budget on 40 x 101 clips (cnn-2d's 3 padded layers unpooled would need a 66M-weight dense layer
-# and a 149M-weight locally connected one); freq-cnn (sharing along frequency only) beside it
+# and a 149M-weight locally connected one); freq-cnn (sharing along frequency only) beside it. 8 and 16 maps:
+# the locally connected rung has 10.0M weights (MNIST's 9.6M) and took 90 s of training and 20 s of scoring a seed
+# on one thread of the 2-core EPYC with another core busy; 16 and 32 maps would be 28M weights and ~2.6x slower
 LADDER_MAPS = (8, 16)
 LADDER = ("dnn", "dnn-small", "local-nopool", "cnn-nopool", "cnn-pool", "freq-cnn")
 MAX_BAND_SHIFT = 4
-# every rung's budget: the default profile's (4 epochs on the ~2,260 training clips of a seed's voices)
+# every rung's budget: the default profile's (4 epochs on the ~2,260 training clips of a seed's voices). One seed
+# of the ladder took ~3 min on one thread with another core busy (local-nopool ~2 of them), the permuted
+# control ~25 s: 3 seeds of both ~10 min that way, an estimated 5-7 min on 2 idle cores
 LADDER_BUDGET: dict[str, dict[str, Any]] = {}
 PROPERTIES = Ladder(
     "digits", "properties", "cnn-pool", "band_shift", "test clips shifted up by 2 mel bands",
