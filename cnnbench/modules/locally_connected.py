@@ -51,7 +51,19 @@ class LocallyConnected2d(nn.Module):
         if self.bias is not None:
             nn.init.uniform_(self.bias, -bound, bound)
 
+    # without gradients (scoring), a batch is computed in slices of this many: a whole scoring batch's patches
+    # (1,024 x 225 x 784 floats for the lecture's second layer: 0.7 GB, twice with the transposed copy) leave
+    # the caches and fault in fresh pages every pass. Measured on 1 thread of the 2-core EPYC, forward of the
+    # ladder's local rung at batch 1,024: slices of 32 take 0.5-0.75x the time of slices of 128 or 256 (the
+    # page faults fall 2-3x); benchmarks/test_locally_connected.py measures sliced against whole
+    SCORING_SLICE = 32
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(x) > self.SCORING_SLICE and not torch.is_grad_enabled():
+            return torch.cat([self._forward(part) for part in x.split(self.SCORING_SLICE)])
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # (N, C_in*kh*kw, L)
         # the einsum "ncl,loc->nol" as one batched matmul over positions on contiguous operands: 8x faster
         # than torch.einsum's own path on CPU (forward + backward, batch 128, the lecture's second layer)

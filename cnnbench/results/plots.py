@@ -161,32 +161,44 @@ def _numeric(values: dict[str, float]) -> bool:
 def score_by_group(records: list[Record], title: str, path: Path) -> list[Path]:
     """For each group of the records' by_group whose values are numbers (e.g. a test-time shift in pixels or
     bands): the primary metric against that number, one line per configuration (the mean over its runs,
-    with the runs' range shaded). One plot per such group; none when no record has one."""
+    with the runs' range shaded). One plot per such group and data set trained on (a group seen on one data
+    set only keeps the plain name); none when no record has one."""
     made = []
     groups = sorted({g for r in records for g, v in r.metrics.by_group.items() if _numeric(v)})
     for group in groups:
-        by_config: dict[str, list[Record]] = {}
+        by_data: dict[str, list[Record]] = {}
         for r in records:
             if _numeric(r.metrics.by_group.get(group, {})):
-                by_config.setdefault(config_key(r), []).append(r)
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for i, runs in enumerate(by_config.values()):
-            xs = sorted({float(k) for r in runs for k in r.metrics.by_group[group]}, key=float)
-            rows = [[100 * r.metrics.by_group[group].get(_key(r, group, x), float("nan")) for x in xs] for r in runs]
-            cols = list(zip(*rows, strict=True))
-            options = " ".join(option_words(runs[0])) or "plain"
-            ax.plot(xs, [statistics.fmean(c) for c in cols], color=f"C{i % 10}", marker="o", markersize=3,
-                    label=f"{_label(runs[0])} ({options}, n={len(runs)})")  # fmt: skip
-            if len(rows) > 1:
-                ax.fill_between(xs, [min(c) for c in cols], [max(c) for c in cols], color=f"C{i % 10}", alpha=0.15)
-        ax.set_xlabel(group)
-        ax.set_ylabel("primary metric (%)")
-        ax.set_title(f"{title}: score by {group}")
-        ax.legend(fontsize=6)
-        ax.grid(alpha=0.3)
-        made.append(save_figure(fig, path.with_name(f"{path.stem}_{group}{path.suffix}"), "svg"))
+                by_data.setdefault(r.dataset.name or "", []).append(r)
+        for data, recs in sorted(by_data.items()):
+            name = f"{group}_{data}" if len(by_data) > 1 else group
+            heading = f"{title}: score by {group}" + (f" ({data})" if len(by_data) > 1 else "")
+            made.append(_score_by(recs, group, heading, path.with_name(f"{path.stem}_{name}{path.suffix}")))
     return made
+
+
+def _score_by(records: list[Record], group: str, title: str, path: Path) -> Path:
+    by_config: dict[str, list[Record]] = {}
+    for r in records:
+        by_config.setdefault(config_key(r), []).append(r)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, runs in enumerate(by_config.values()):
+        xs = sorted({float(k) for r in runs for k in r.metrics.by_group[group]}, key=float)
+        rows = [[100 * r.metrics.by_group[group].get(_key(r, group, x), float("nan")) for x in xs] for r in runs]
+        cols = list(zip(*rows, strict=True))
+        options = " ".join(option_words(runs[0])) or "plain"
+        # ten colours, then dashed: a ladder's rungs over its experiments can pass ten lines
+        ax.plot(xs, [statistics.fmean(c) for c in cols], color=f"C{i % 10}", linestyle="-" if i < 10 else "--",
+                marker="o", markersize=3, label=f"{_label(runs[0])} ({options}, n={len(runs)})")  # fmt: skip
+        if len(rows) > 1:
+            ax.fill_between(xs, [min(c) for c in cols], [max(c) for c in cols], color=f"C{i % 10}", alpha=0.15)
+    ax.set_xlabel(group)
+    ax.set_ylabel("primary metric (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path, "svg")
 
 
 def _key(r: Record, group: str, x: float) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnbench.modules.locally_connected import LocallyConnected2d
-
 
 class LectureCNN(nn.Sequential):
     """The lecture's Keras net: Conv 25@3x3, pool, Conv 50@3x3, pool, Dense 100, Dense 10 (137,660 params).
@@ -94,35 +92,6 @@ def torchvision_model(name: str, num_classes: int) -> nn.Module:
     if name == "googlenet":
         kwargs |= {"aux_logits": False, "init_weights": True}
     return torchvision.models.get_model(name, **kwargs)
-
-
-class LadderNet(nn.Module):
-    """The lecture CNN's two 3x3 layers (25 and 50 maps) without pooling, then Dense 100 and Dense 10, with
-    its dropout. kind="conv": shared weights (locality and sharing); kind="local": a locally connected
-    layer per position (the same receptive fields and maps, unshared: locality only)."""
-
-    def __init__(self, kind: str, num_classes: int = 10, in_channels: int = 1, side: int = 28) -> None:
-        super().__init__()
-
-        def layer(cin: int, cout: int, size: int) -> nn.Module:
-            return nn.Conv2d(cin, cout, 3) if kind == "conv" else LocallyConnected2d(cin, cout, (size, size), 3)
-
-        self.features = nn.Sequential(
-            layer(in_channels, 25, side), nn.ReLU(), layer(25, 50, side - 2), nn.ReLU(), nn.Dropout(0.25)
-        )
-        self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(50 * (side - 4) ** 2, 100), nn.ReLU(), nn.Dropout(0.5), nn.Linear(100, num_classes)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-def hidden_for_params(params: int, in_features: int, num_classes: int = 10) -> int:
-    """The width h of a 2-hidden-layer DNN (in-h-h-k) with about `params` parameters."""
-    # in*h + h + h*h + h + h*k + k = params  ->  h^2 + (in + k + 2) h + (k - params) = 0
-    b, c = in_features + num_classes + 2, num_classes - params
-    return max(1, round((-b + (b * b - 4 * c) ** 0.5) / 2))
 
 
 # --- a fast CIFAR-10 net, written from the published descriptions: Jordan 2024, "94% on CIFAR-10 in 3.29 Seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 from functools import partial
@@ -33,29 +34,36 @@ from cnnbench.spec import (
     one_of,
 )
 from cnnbench_tasks.image import controls, folders, mnist
-from cnnbench_tasks.image.models import (
-    DNN,
-    CifarResNet,
-    FastNet,
-    LadderNet,
-    LectureCNN,
-    hidden_for_params,
-    torchvision_model,
-)
+from cnnbench_tasks.image.models import DNN, CifarResNet, FastNet, LectureCNN, torchvision_model
 from cnnbench_tasks.image.patches import PatchStats
+from cnnbench_tasks.properties import Ladder, LadderNet, hidden_for_params, ladder_claims
 
 if TYPE_CHECKING:
     from cnnbench.results.record import Record
 
 MNIST_SHAPE = (1, 28, 28)
-MAX_SHIFT = 4  # the properties experiment scores test images shifted by 0..4 pixels
-PROPERTY_ANCHOR = "the lecture's argument; no published measurement of this ladder (LeCun et al. 1998 motivate it)"
+MAX_SHIFT = 4  # the properties experiments score test images shifted by 0..4 pixels
 # the architecture ladder of the properties experiments, each rung adding one of the lecture's properties
 LADDER = ("dnn", "dnn-small", "local-nopool", "cnn-nopool", "lecture-cnn")
+LADDER_DATASETS = ("mnist", "cifar10")
+SHIFT_NOTE = "shifted test images are moved sideways, the uncovered columns background"
+# the property experiments' claims per data set (see experiments())
+LADDERS = (
+    Ladder("MNIST", "properties", "lecture-cnn", "shift", "test images shifted by 2 pixels", SHIFT_NOTE,
+           permuted="properties-permuted", permutation="permuting the pixels",
+           permuted_rungs=(("lecture-cnn", "the CNN"),), downsampled="properties-downsampled",
+           downsampling="the CNN on images averaged down to 14x14 beats the DNN on the 28x28 originals",
+           sizes=("14x14", "28x28")),
+    Ladder("CIFAR-10", "properties-cifar", "lecture-cnn", "shift", "test images shifted by 2 pixels", SHIFT_NOTE,
+           permuted="properties-cifar-permuted", permutation="permuting the pixels",
+           permuted_rungs=(("lecture-cnn", "the CNN"),), downsampled="properties-cifar-downsampled",
+           downsampling="the CNN on images averaged down to 16x16 beats the DNN on the 32x32 originals",
+           sizes=("16x16", "32x32")),
+)  # fmt: skip
 
 
 def _dnn_small(ctx: BuildContext) -> DNN:
-    """A DNN with about the lecture CNN's parameter count for this input (137,660 at 28x28)."""
+    """A DNN with about the lecture CNN's parameter count for this input (137,660 at 1x28x28, 193,110 at 3x32x32)."""
     k, s = ctx.num_classes, ctx.input_shape
     cnn = sum(p.numel() for p in LectureCNN(k, s[0], s[1]).parameters())
     features = s[0] * s[1] * s[2]
@@ -63,24 +71,25 @@ def _dnn_small(ctx: BuildContext) -> DNN:
 
 
 def _ladder_spec(name: str, builder, description: str) -> ModelSpec:
-    return ModelSpec(name, builder, description, MNIST_SHAPE, default_dataset="mnist", datasets=("mnist",))
+    return ModelSpec(name, builder, description, MNIST_SHAPE, default_dataset="mnist", datasets=LADDER_DATASETS)
 
 
-def _properties(name: str, description: str, models: tuple[str, ...] = LADDER, **options: str) -> Experiment:
-    return Experiment(
-        name,
-        description,
-        "mnist",
-        models=models,
-        timed=False,
-        options={"shift_test": str(MAX_SHIFT)} | options,
-        default=False,
-        # 2 epochs on 10,000 training images for every rung: the locally connected net (9.6M weights) takes
-        # ~1 s a step of 128 on 2 busy cores, the rest of the ladder 0.1-0.5 s; its 16 passes over the 10,000
-        # test images (curve, score, shifts) cost 3x its training, so the curve scores 1,000 of them
-        profile_overrides={"default": {"epochs": 2, "train_limit": 10000, "curve_limit": 1000},
-                           "quick": {"train_limit": 2000, "curve_limit": 500}},  # fmt: skip
-    )
+# 2 epochs on 10,000 training images for every rung: the locally connected net (9.6M weights) takes ~1 s a step
+# of 128 on 2 busy cores, the rest of the ladder 0.1-0.5 s; its 16 passes over the 10,000 test images (curve,
+# score, shifts) cost 3x its training, so the curve scores 1,000 of them. CIFAR-10 (13.4M weights): 123 s of
+# training and 142 s of scoring a seed on one thread of the 2-core EPYC with another core busy; the whole
+# ladder ~6.5 min a seed that way
+LADDER_BUDGET = {"default": {"epochs": 2, "train_limit": 10000, "curve_limit": 1000},
+                 "quick": {"train_limit": 2000, "curve_limit": 500}}  # fmt: skip
+
+
+def _properties(name: str, description: str, dataset: str = "mnist", models: tuple[str, ...] = LADDER,
+                **options: str) -> Experiment:  # fmt: skip
+    return Experiment(name, description, dataset, models=models, timed=False,
+                      options={"shift_test": str(MAX_SHIFT)} | options, default=False,
+                      profile_overrides=LADDER_BUDGET)  # fmt: skip
+
+
 CIFAR_SHAPE = (3, 32, 32)
 IMAGENET_SHAPE = (3, 224, 224)  # Krizhevsky et al. 2012; the input size of VGG, GoogLeNet and ResNet
 
@@ -128,59 +137,26 @@ RESNET_PAPER_RECIPE = {
 }  # fmt: skip
 
 
-def _drop(group: str, low: str, high: str):
-    """Per run: the score at by_group[group][low] minus at [high] (e.g. unshifted minus shifted by 2), in points."""
+def _cifar10(source: Path, loading: folders.Loading, asked: tuple[str, ...]) -> Splits:
+    """CIFAR-10 decoded once per process and source (the property experiments load it three times, each
+    decode of the 60,000 JPEGs ~18 s on 2 cores): a fresh Splits around the same tensors, which no stage
+    changes in place (the controls and preprocessing make new ones)."""
+    if not source.exists():
+        return folders.load_cifar10(source, loading)  # says so in one line
+    stat = source.stat()
+    key = (str(source.resolve()), stat.st_mtime_ns, stat.st_size, asked)  # asked: the loading options as given
+    if _DECODED.get("key") != key:
+        _DECODED.clear()  # one data set at a time: 0.7 GB as float32
+        _DECODED.update(key=key, splits=folders.load_cifar10(source, loading))
+    return dataclasses.replace(_DECODED["splits"])
 
-    def value(r: Record) -> float | None:
-        scores = r.metrics.by_group.get(group, {})
-        return scores[low] - scores[high] if low in scores and high in scores else None
 
-    return value
+_DECODED: dict = {}
 
 
 def properties_claims(records: list[Record]) -> list[str]:
-    """The lecture's three properties on MNIST from the `properties` experiments (see experiments())."""
-    def runs(model: str, experiment: str = "properties") -> list[Record]:
-        return claims.pick(records, lambda r: r.experiment == experiment and r.model == model)
-
-    if not runs("lecture-cnn"):
-        return []
-    lines = []
-    ladder = [
-        ("1, locality: local filters (unshared; far more weights, see the costs) beat a fully connected net of "
-         "the CNN's size", "local-nopool", "dnn-small"),
-        ("1, locality: local filters (unshared) beat the lecture's DNN", "local-nopool", "dnn"),
-        ("2, weight sharing: shared local filters beat unshared ones", "cnn-nopool", "local-nopool"),
-        ("3, subsampling: the CNN with pooling after each layer beats the same CNN without pooling",
-         "lecture-cnn", "cnn-nopool"),
-        ("all three: the lecture's CNN beats a DNN with the same parameter count", "lecture-cnn", "dnn-small"),
-    ]  # fmt: skip
-    for statement, a, b in ladder:
-        if runs(a) and runs(b):
-            lines.append(claims.judge(f"MNIST property {statement}", claims.side(a, runs(a)),
-                                      claims.side(b, runs(b)), anchor=PROPERTY_ANCHOR))  # fmt: skip
-    for model in ("lecture-cnn", "cnn-nopool"):
-        shift = (claims.side(f"{model} drop", runs(model), _drop("shift", "0", "2")),
-                 claims.side("dnn drop", runs("dnn"), _drop("shift", "0", "2")))  # fmt: skip
-        if shift[0].values and shift[1].values:
-            lines.append(claims.judge(f"MNIST property 2, patterns anywhere: test images shifted by 2 pixels cost "
-                                      f"{model} less accuracy than the DNN", *shift, expect="less",
-                                      anchor=PROPERTY_ANCHOR))  # fmt: skip
-    permuted = [claims.paired_drop(f"{m} drop", runs(m), runs(m, "properties-permuted"))
-                for m in ("lecture-cnn", "dnn")]  # fmt: skip
-    if all(s.values for s in permuted):
-        lines.append(claims.judge("MNIST property 1 control: permuting the pixels (locality off) costs the CNN "
-                                  "more accuracy than the DNN", *permuted, anchor=PROPERTY_ANCHOR))  # fmt: skip
-    small, full = runs("lecture-cnn", "properties-downsampled"), runs("dnn")
-    if small and full:
-        lines.append(claims.judge("MNIST property 3 control: subsampling keeps the object: the CNN on images "
-                                  "averaged down to 14x14 beats the DNN on the 28x28 originals",
-                                  claims.side("lecture-cnn 14x14", small), claims.side("dnn 28x28", full),
-                                  anchor=PROPERTY_ANCHOR))  # fmt: skip
-    lines.append("Properties: the ladder trains every rung under one budget (the `properties` experiments' "
-                 "profile); drops are in points of accuracy; shifted test images are moved sideways, the uncovered "
-                 f"columns background; records: {claims.PICK_RULE}.")  # fmt: skip
-    return lines
+    """The lecture's three properties on MNIST and CIFAR-10 from the `properties` experiments (see experiments())."""
+    return [line for ladder in LADDERS for line in ladder_claims(ladder, records)]
 
 
 CIFAR_ANCHORS = {
@@ -228,7 +204,7 @@ class ImageTask(Task):
             "lecture: Conv 25@3x3, pool, Conv 50@3x3, pool, Dense 100, Dense 10",
             MNIST_SHAPE,
             default_dataset="mnist",
-            datasets=("mnist",),
+            datasets=LADDER_DATASETS,
             # measured: benchmarks/test_channels_last.py (2.4-2.7x forward, 1.3-1.5x per training step on
             # 2 CPU cores) and the channels_last rows of results/README.md; GPUs: no published measurement yet
             channels_last_on=("cpu",),
@@ -239,7 +215,7 @@ class ImageTask(Task):
             "lecture's fully connected comparison, 784-500-500-10",
             MNIST_SHAPE,
             default_dataset="mnist",
-            datasets=("mnist",),
+            datasets=LADDER_DATASETS,
         ),
         "resnet20": ModelSpec(
             "resnet20",
@@ -277,11 +253,11 @@ class ImageTask(Task):
         "dnn-small": _ladder_spec("dnn-small", _dnn_small, "a DNN with the lecture CNN's parameter count"),
         "local-nopool": _ladder_spec(
             "local-nopool",
-            lambda ctx: LadderNet("local", ctx.num_classes, *ctx.input_shape[:2]),
+            lambda ctx: LadderNet("local", ctx.num_classes, ctx.input_shape),
             "the lecture CNN's layers locally connected (unshared weights, unfold + einsum), no pooling",
         ),
         "cnn-nopool": _ladder_spec(
-            "cnn-nopool", lambda ctx: LadderNet("conv", ctx.num_classes, *ctx.input_shape[:2]),
+            "cnn-nopool", lambda ctx: LadderNet("conv", ctx.num_classes, ctx.input_shape),
             "the lecture CNN without its pooling",
         ),
         "vgg16": _imagenet("vgg16", "VGG-16 (Simonyan & Zisserman 2015), torchvision, random weights"),
@@ -332,15 +308,21 @@ class ImageTask(Task):
     }
 
     def experiments(self) -> list[Experiment]:
-        """The three properties as controlled experiments on MNIST, and ResNet-20 with its paper's recipe on
-        CIFAR-10 (each run when named: --experiment NAME)."""
+        """The three properties as controlled experiments on MNIST and CIFAR-10, and ResNet-20 with its paper's
+        recipe on CIFAR-10 (each run when named: --experiment NAME); the controls run the rungs their claims need
+        (the locally connected net is the costly one)."""
         return [
             _properties("properties", "the ladder DNN -> local -> shared -> pooled; test shifts 0-4 pixels"),
-            # the controls run the rungs their claims need (the locally connected net is the costly one)
             _properties("properties-permuted", "DNNs and the CNN on pixel-permuted images (locality off)",
-                        ("dnn", "dnn-small", "lecture-cnn"), permute="pixels"),  # fmt: skip
+                        models=("dnn", "dnn-small", "lecture-cnn"), permute="pixels"),
             _properties("properties-downsampled", "the DNN and the CNN on images averaged down to 14x14",
-                        ("dnn", "lecture-cnn"), downsample="2"),  # fmt: skip
+                        models=("dnn", "lecture-cnn"), downsample="2"),
+            _properties("properties-cifar", "CIFAR-10: the ladder DNN -> local -> shared -> pooled; test shifts "
+                        "0-4 pixels", "cifar10"),
+            _properties("properties-cifar-permuted", "CIFAR-10: DNNs and the CNN on pixel-permuted images "
+                        "(locality off)", "cifar10", ("dnn", "dnn-small", "lecture-cnn"), permute="pixels"),
+            _properties("properties-cifar-downsampled", "CIFAR-10: the DNN and the CNN on images averaged down to "
+                        "16x16", "cifar10", ("dnn", "lecture-cnn"), downsample="2"),
             Experiment(
                 "resnet20-paper",
                 "ResNet-20 on CIFAR-10 with He et al. 2016's recipe: pad 4 + random crop + flip, SGD momentum 0.9, "
@@ -356,7 +338,7 @@ class ImageTask(Task):
                     "quick": RESNET_PAPER_RECIPE | {"epochs": 1},
                 },
             ),
-        ]
+        ]  # fmt: skip
 
     def augmentation(self, augment: Augment) -> Augmentation | None:
         """Mirror (left-right), shift (pad + random crop) and cutout, on the device, batched; the test-time views are
@@ -384,7 +366,8 @@ class ImageTask(Task):
             return mnist.load(request.data_dir, request.cache_dir)
         loading = folders.Loading.from_options(dict(request.options), request.cache_dir)
         if request.dataset == "cifar10":
-            return folders.load_cifar10(request.data_dir or self._cifar_cache(request.cache_dir), loading)
+            asked = tuple(request.options.get(k, "auto") for k in ("memory_cap_mb", "decode_workers"))
+            return _cifar10(request.data_dir or self._cifar_cache(request.cache_dir), loading, asked)
         if request.dataset == "imagefolder":
             assert request.data_dir is not None
             return folders.load_imagefolder(request.data_dir, tuple(request.input_shape[1:]), loading)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cnnbench.errors import UsageError
 from cnnbench.spec import DataExtra
 
 SAMPLE_RATE = 8000  # FSDD's rate; every other source is resampled to it explicitly
@@ -103,18 +104,45 @@ def log_mel(waves: torch.Tensor, cfg: MelConfig, device: torch.device, batch: in
     return torch.cat(outs) if outs else torch.zeros(0, 3 if cfg.deltas else 1, cfg.n_mels, 0)
 
 
+PERMUTATION_SEED = 1234  # the locality control's one permutation of the bins: the same for every run and seed
+
+
+def bin_order(bands: int, frames: int, seed: int = PERMUTATION_SEED) -> torch.Tensor:
+    """One fixed random order of a (bands x frames) spectrogram's bins, as indices into the flattened bins."""
+    return torch.randperm(bands * frames, generator=torch.Generator().manual_seed(seed))
+
+
+@dataclass(frozen=True)
+class BinOrder(DataExtra):
+    """What a loader hands fit() when the locality control is on: the order the normalised bins are put in."""
+
+    order: torch.Tensor
+
+
 @dataclass(frozen=True)
 class BandNorm(DataExtra):
     """Per-band (and per-channel) mean and std of the training inputs: fitted on the training split only, kept in
-    checkpoints (a model fed unnormalised spectrograms predicts nonsense without an error)."""
+    checkpoints (a model fed unnormalised spectrograms predicts nonsense without an error).
+
+    order, when set, is the locality control: every normalised input's (band, frame) bins are put in this one
+    fixed order, train and test alike, after normalising, so a fully connected net sees a relabelling of the
+    inputs it sees without the control (and is indifferent to it), while a filter's neighbours are scattered."""
 
     mean: torch.Tensor  # (1, C, bands, 1)
     std: torch.Tensor
+    order: torch.Tensor | None = None  # (bands * frames,) indices: bin i of the output is bin order[i] of the input
 
     @classmethod
-    def fit(cls, train_x: torch.Tensor) -> BandNorm:
+    def fit(cls, train_x: torch.Tensor, order: torch.Tensor | None = None) -> BandNorm:
         mean = train_x.mean(dim=(0, 3), keepdim=True)
-        return cls(mean, train_x.std(dim=(0, 3), keepdim=True).clamp_min(1e-5))
+        return cls(mean, train_x.std(dim=(0, 3), keepdim=True).clamp_min(1e-5), order)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean.to(x.device)) / self.std.to(x.device)
+        z = (x - self.mean.to(x.device)) / self.std.to(x.device)
+        if self.order is None:
+            return z
+        n, c, f, t = z.shape
+        if len(self.order) != f * t:
+            raise UsageError(f"the model was trained on spectrograms of {len(self.order)} bins in a permuted order; "
+                             f"these have {f} x {t} bins")  # fmt: skip
+        return z.reshape(n, c, f * t)[:, :, self.order.to(z.device)].reshape(n, c, f, t)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any
 
 from cnnbench.errors import UsageError
 from cnnbench.modules.shift import shift
 from cnnbench.results import claims
 from cnnbench.spec import (
+    BuildContext,
     DataExtra,
     DataRequest,
     DataSpec,
@@ -23,9 +25,10 @@ from cnnbench.spec import (
     TensorData,
     one_of,
 )
+from cnnbench_tasks.properties import Ladder, LadderNet, hidden_for_params, ladder_claims
 from cnnbench_tasks.speech import data
 from cnnbench_tasks.speech.explain import SpectrogramRenderer
-from cnnbench_tasks.speech.features import BandNorm
+from cnnbench_tasks.speech.features import PERMUTATION_SEED, BandNorm, BinOrder, bin_order
 from cnnbench_tasks.speech.models import DNN, CNN2d, FreqCNN, FreqCNNLSTM
 
 if TYPE_CHECKING:
@@ -37,6 +40,39 @@ SEX_SHIFTS = (("male", "female"), ("female", "male"))
 CLIP_DATASETS = ("synth-digits", "synth-words", "fsdd", "speechcommands")
 SHIFT_ANCHOR = ("Abdel-Hamid et al. 2014: convolution along frequency absorbs speaker (vocal-tract) shifts; "
                 "they report lower TIMIT phone error, not a cross-sex test")  # fmt: skip
+
+
+# the lecture's three properties on spectrograms: a ladder after the image one (see cnnbench_tasks.properties), its
+# CNN the lecture's layout (two 3x3 layers, 2x2 pooling, Dense 100) with fewer maps, so that its locally connected
+# rung fits a CPU budget on 40 x 101 clips (cnn-2d's 3 padded layers unpooled would need a 66M-weight dense layer
+# and a 149M-weight locally connected one); freq-cnn (sharing along frequency only) beside it. 8 and 16 maps:
+# the locally connected rung has 10.0M weights (MNIST's 9.6M) and took 90 s of training and 20 s of scoring a seed
+# on one thread of the 2-core EPYC with another core busy; 16 and 32 maps would be 28M weights and ~2.6x slower
+LADDER_MAPS = (8, 16)
+LADDER = ("dnn", "dnn-small", "local-nopool", "cnn-nopool", "cnn-pool", "freq-cnn")
+MAX_BAND_SHIFT = 4
+# every rung's budget: the default profile's (4 epochs on the ~2,260 training clips of a seed's voices). One seed
+# of the ladder took ~3 min on one thread with another core busy (local-nopool ~2 of them), the permuted
+# control ~25 s: 3 seeds of both ~10 min that way, an estimated 5-7 min on 2 idle cores
+LADDER_BUDGET: dict[str, dict[str, Any]] = {}
+PROPERTIES = Ladder(
+    "digits", "properties", "cnn-pool", "band_shift", "test clips shifted up by 2 mel bands",
+    "shifted test clips are moved up the mel axis, the uncovered bottom bands the lowest test value",
+    inputs="clips", permuted="properties-permuted", permutation="permuting the spectrogram bins",
+    permuted_rungs=(("cnn-pool", "the CNN"), ("freq-cnn", "the frequency-only CNN")),
+    shift_rungs=("cnn-nopool", "freq-cnn"), cnn_words="the CNN", dnn_words="the task's DNN (2 x 512)",
+)  # fmt: skip
+
+
+def _dnn_small(ctx: BuildContext) -> DNN:
+    """A DNN (2 hidden layers) with about cnn-pool's parameter count for this input."""
+    cnn = sum(p.numel() for p in _ladder("conv", ctx, pool=True).parameters())
+    features = math.prod(ctx.input_shape)
+    return DNN(ctx.num_classes, ctx.input_shape, hidden_for_params(cnn, features, ctx.num_classes))
+
+
+def _ladder(kind: str, ctx: BuildContext, pool: bool = False) -> LadderNet:
+    return LadderNet(kind, ctx.num_classes, ctx.input_shape, LADDER_MAPS, pool=pool)
 
 
 def _shift_name(seen: str, unseen: str, equal_flops: bool = False) -> str:
@@ -113,6 +149,24 @@ class SpeechTask(Task):
             # default: 2 epochs, not 4: 9.3 s/epoch on the digits, 20x freq-cnn (2 epochs 94.0 +- 1.6%, 4 97.8%)
             overrides={"default": {"epochs": 2}},
         ),
+        "dnn-small": _spec("dnn-small", _dnn_small, "a DNN with cnn-pool's parameter count", CLIP_DATASETS),
+        "local-nopool": _spec(
+            "local-nopool",
+            lambda ctx: _ladder("local", ctx),
+            f"cnn-nopool's layers locally connected (unshared weights, unfold + einsum): {LADDER_MAPS[0]} and "
+            f"{LADDER_MAPS[1]} maps of 3x3, Dense 100",
+            CLIP_DATASETS,
+        ),
+        "cnn-nopool": _spec(
+            "cnn-nopool", lambda ctx: _ladder("conv", ctx), "cnn-pool without its pooling", CLIP_DATASETS
+        ),
+        "cnn-pool": _spec(
+            "cnn-pool",
+            lambda ctx: _ladder("conv", ctx, pool=True),
+            f"the lecture's CNN layout on spectrograms: Conv {LADDER_MAPS[0]}@3x3, pool, Conv {LADDER_MAPS[1]}@3x3, "
+            "pool, Dense 100",
+            CLIP_DATASETS,
+        ),
     }
     default_models = ("freq-cnn", "cnn-2d", "dnn", "freq-cnn-lstm")
     profiles = {
@@ -156,6 +210,14 @@ class SpeechTask(Task):
     }
 
     def load(self, request: DataRequest) -> Splits:
+        splits = self._load(request)
+        if request.options.get("permute", "none") == "bins":  # the locality control: fit() takes the order
+            _, _, bands, frames = splits.train.x.shape
+            splits.data = BinOrder(bin_order(bands, frames))
+            splits.notes = dict(splits.notes) | {"permute": "bins", "permutation_seed": PERMUTATION_SEED}
+        return splits
+
+    def _load(self, request: DataRequest) -> Splits:
         if request.dataset in data.CORPORA:
             return data.load_synth_words(request.dataset, request)
         if request.dataset == "synth-phonemes":
@@ -170,8 +232,10 @@ class SpeechTask(Task):
 
     options = {
         "shift_test": TaskOption("shift_test", "also score test clips shifted up by 1..N mel bands", "0",
-                                 one_of(*map(str, range(9)))),  # fmt: skip
-    }
+                                 one_of(*map(str, range(9)))),
+        "permute": TaskOption("permute", "bins: one fixed permutation of the normalised spectrogram's (band, "
+                              "frame) bins, train and test (locality off)", "none", one_of("none", "bins")),
+    }  # fmt: skip
 
     def test_variants(self, test: TensorData, options) -> dict[str, dict[str, TensorData]]:
         """Test clips moved up by 0..N mel bands (the top bands dropped, the bottom ones filled with the lowest
@@ -184,8 +248,9 @@ class SpeechTask(Task):
                                for b in range(k + 1)}} if k else {}  # fmt: skip
 
     def fit(self, train: TensorData, data: DataExtra | None) -> BandNorm:
-        """Per-band mean and variance from the training data only (also for a test set from elsewhere)."""
-        return BandNorm.fit(train.x)
+        """Per-band mean and variance from the training data only (also for a test set from elsewhere), and the
+        locality control's order of the bins when the loader gave one (--option permute=bins)."""
+        return BandNorm.fit(train.x, data.order if isinstance(data, BinOrder) else None)
 
     def preprocess(self, split: TensorData, data: DataExtra | None) -> TensorData:
         if not isinstance(data, BandNorm):
@@ -226,7 +291,7 @@ class SpeechTask(Task):
         if lines:
             lines.append(f"Drops in points of accuracy (held-out voices of the seen sex minus voices of the unseen "
                          f"sex; each seed holds out other voices); records: {claims.PICK_RULE}.")  # fmt: skip
-        return lines
+        return lines + ladder_claims(PROPERTIES, records)
 
     @staticmethod
     def _band_shift_claims(records: list[Record]) -> list[str]:
@@ -287,6 +352,7 @@ class SpeechTask(Task):
                 options={"shift_test": "4"},
                 default=False,
             ),
+            *self._properties(),
             Experiment("fsdd", "real recordings, official split", "fsdd", models=clip, timed=False),
             Experiment(
                 "synth-to-fsdd",
@@ -297,3 +363,16 @@ class SpeechTask(Task):
                 timed=False,
             ),
         ]
+
+    @staticmethod
+    def _properties() -> list[Experiment]:
+        """The lecture's three properties on the digits (run when named): the ladder with test clips shifted by
+        0-4 mel bands, and the rungs the locality control's claims need on clips whose bins are permuted."""
+        return [
+            Experiment("properties", "property ladder DNN -> local -> shared -> pooled, and freq-cnn; test clips "
+                       "shifted by 0-4 mel bands", "synth-digits", models=LADDER, timed=False,
+                       options={"shift_test": str(MAX_BAND_SHIFT)}, default=False, profile_overrides=LADDER_BUDGET),
+            Experiment("properties-permuted", "the DNNs and CNNs on clips whose spectrogram bins are permuted "
+                       "(locality off)", "synth-digits", models=("dnn", "dnn-small", "cnn-pool", "freq-cnn"),
+                       timed=False, options={"permute": "bins"}, default=False, profile_overrides=LADDER_BUDGET),
+        ]  # fmt: skip

@@ -43,3 +43,21 @@ def test_untied_filters_are_one_per_position_and_learn_apart() -> None:
 def test_a_kernel_larger_than_the_input_is_refused() -> None:
     with pytest.raises(ValueError, match="does not fit"):
         LocallyConnected2d(1, 1, (4, 4), 5)
+
+
+def test_scoring_in_slices_computes_the_whole_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    local = LocallyConnected2d(2, 3, (7, 6), 3)
+    x = torch.randn(10, 2, 7, 6)
+    whole = local(x)  # with gradients: one pass
+    monkeypatch.setattr(LocallyConnected2d, "SCORING_SLICE", 4)
+    calls = []
+
+    def forward(part: torch.Tensor) -> torch.Tensor:
+        calls.append(len(part))
+        return LocallyConnected2d._forward(local, part)
+
+    monkeypatch.setattr(local, "_forward", forward)
+    with torch.inference_mode():
+        torch.testing.assert_close(local(x), whole, rtol=1e-6, atol=1e-6)
+    assert calls == [4, 4, 2]
