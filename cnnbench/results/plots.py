@@ -142,12 +142,7 @@ def learning_curves(records: list[Record], x: str, xlabel: str, title: str, path
         ax.axhline(100 * score, color="grey", linestyle="--", linewidth=0.8)
         ax.annotate(f"target {100 * score:.4g}%", (0, 100 * score), xycoords=("axes fraction", "data"),
                     fontsize=6, color="grey", xytext=(2, 2), textcoords="offset points")  # fmt: skip
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("primary metric (%)")
-    ax.set_title(title)
-    ax.legend(fontsize=6)
-    ax.grid(alpha=0.3)
-    return save_figure(fig, path, "svg")
+    return _finish(fig, ax, xlabel, title, path)
 
 
 def _numeric(values: dict[str, float]) -> bool:
@@ -193,14 +188,19 @@ def _score_by(records: list[Record], group: str, title: str, path: Path) -> Path
                 marker="o", markersize=3, label=f"{_label(runs[0])} ({options}, n={len(runs)})")  # fmt: skip
         if len(rows) > 1:
             ax.fill_between(xs, [min(c) for c in cols], [max(c) for c in cols], color=f"C{i % 10}", alpha=0.15)
-    ax.set_xlabel(group)
-    ax.set_ylabel("primary metric (%)")
-    ax.set_title(title)
-    ax.legend(fontsize=6)
-    ax.grid(alpha=0.3)
-    return save_figure(fig, path, "svg")
+    return _finish(fig, ax, group, title, path)
 
 
 def _key(r: Record, group: str, x: float) -> str:
     """The by_group key of record r whose number is x ("2" or "2.0")."""
     return next((k for k in r.metrics.by_group[group] if float(k) == x), "")
+
+
+def _finish(fig, ax, xlabel: str, title: str, path: Path) -> Path:
+    """Labels, legend and grid of a plot of the primary metric, saved as SVG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("primary metric (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, path, "svg")

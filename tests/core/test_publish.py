@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from cnnbench.cli.main import main
+from cnnbench.results.bench import bench_section, read_bench
 from cnnbench.results.publish import CSV_COLUMNS, collect, render_markdown, write_csvs
 from cnnbench.results.record import Record, write_record
 
@@ -113,7 +114,8 @@ def test_the_committed_records_publish_the_committed_tables(tmp_path: Path) -> N
     runs = ROOT / "results" / "runs"
     pictures = sorted(f"explain/{p.name}" for p in (ROOT / "results" / "explain").glob("*.png"))
     sections = collect(runs)
-    readme = render_markdown(sections, runs, "report/index.html", pictures)
+    benches = bench_section(read_bench(ROOT / "results" / "benchmarks"), ROOT / "results")
+    readme = render_markdown(sections, runs, "report/index.html", pictures, benches)
     assert readme == (ROOT / "results" / "README.md").read_text(encoding="utf-8")
     written = write_csvs(sections, tmp_path)
     committed = sorted((ROOT / "results" / "csv").glob("*.csv"))
