@@ -30,7 +30,7 @@ class Augment:
     """Data augmentation of a run: random transforms of every training batch, made on the device where the batch
     lives from a generator seeded by the run's seed (two runs of one seed see the same batches), and test-time
     views. What each transform means for a sample is the task's (`Task.augmentation`); the words below are the
-    spatial ones of the modules in cnnbench.modules.augment. Never applied to test data, except as the separately
+    spatial ones of the modules in cnnbench.data.augment. Never applied to test data, except as the separately
     reported test-time score (tta)."""
 
     flip: bool = False  # mirror the last axis, each sample with probability 1/2

@@ -10,11 +10,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnnbench.data.augment import SpatialAugment
 from cnnbench.data.cache import CacheEntry, CorruptEntry, cached
 from cnnbench.data.stream import StreamedInputs
 from cnnbench.errors import UsageError, reason
 from cnnbench.measure.statistics import estimate
-from cnnbench.modules.augment import SpatialAugment
 from cnnbench.results import claims
 from cnnbench.spec import (
     Augment,

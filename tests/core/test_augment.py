@@ -1,4 +1,4 @@
-"""Augmentation on the device: the batched transforms of cnnbench.modules.augment on small tensors, their seeding,
+"""Augmentation on the device: the batched transforms of cnnbench.data.augment on small tensors, their seeding,
 the training loop's hook (training batches only), the profile's schedules and label smoothing, and the augment
 spec in records and configuration keys."""
 
@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnbench.data import augment as aug
 from cnnbench.errors import UsageError
-from cnnbench.modules import augment as aug
 from cnnbench.modules.shift import shift as shift_one_axis
 from cnnbench.results.record import Config, training_config
 from cnnbench.run.plan import check_profile

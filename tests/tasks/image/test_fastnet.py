@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from cnnbench.cli.main import main
+from cnnbench.data.augment import SpatialAugment
 from cnnbench.measure.counting import count_flops
-from cnnbench.modules.augment import SpatialAugment
 from cnnbench.registry import get_task
 from cnnbench.results.record import read_record
 from cnnbench.run.plan import RunRequest, plan_runs
