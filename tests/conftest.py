@@ -4,6 +4,7 @@ of parsers of outside files."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,13 @@ def mutations(good: bytes, cut: int = 40) -> st.SearchStrategy[bytes]:
     edits = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4)
     return st.one_of(st.binary(max_size=200), st.builds(_mutated, st.just(good), edits, st.integers(0, cut)))
 
+
+# A shell that starts a command in the background without job control (`cmd &` in a script, `nohup`) starts it
+# with SIGINT ignored, and every process it starts inherits that, so Python in them never raises
+# KeyboardInterrupt. The tests that interrupt a run (a worker pool's Ctrl-C, the fault tests) send SIGINT to
+# processes they start: give those the default disposition, as a terminal would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # every hypothesis test: no deadline (a busy machine is slow), no example database in the checkout, and
 # $CNNBENCH_FUZZ_EXAMPLES examples (default 200) for a longer search; the fixtures fuzz tests use are only
