@@ -24,6 +24,14 @@ def test_clock_is_measured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert sorted(p.name for p in (tmp_path / "clock").iterdir()) == [lib.name, f"{lib.name}.complete"]
 
 
+def _damage(lib: Path, content: bytes) -> None:
+    """Put a damaged file where the library was, as another writer would: a new file. This process has the old
+    one loaded (mapped); truncating that file in place would make the library's exit handler fault (SIGBUS as
+    the test process exits, after every test has passed)."""
+    lib.unlink()
+    lib.write_bytes(content)
+
+
 @needs_cc
 def test_a_damaged_or_half_built_loop_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The library is a sealed cache entry: a truncated file, or one that does not load, is compiled again (one
@@ -31,10 +39,10 @@ def test_a_damaged_or_half_built_loop_is_built_again(tmp_path: Path, monkeypatch
     monkeypatch.setenv("CNNBENCH_DATA", str(tmp_path))
     measured_clock_ghz(iterations=100_000, repeats=1)
     [lib] = (tmp_path / "clock").glob("spin-*.so")
-    lib.write_bytes(lib.read_bytes()[:100])  # truncated: its marker says otherwise
+    _damage(lib, lib.read_bytes()[:100])  # truncated: its marker says otherwise
     assert measured_clock_ghz(iterations=100_000, repeats=1)["ghz"] is not None
     Path(f"{lib}.complete").unlink()
-    lib.write_bytes(b"not a library")  # from before markers, and does not load
+    _damage(lib, b"not a library")  # from before markers, and does not load
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / "clock" / f"{TEMP_PREFIX}{int(dead.stdout)}.build-x1y2"
     stale.mkdir()
