@@ -106,3 +106,28 @@ def fsdd_dir(tmp_path: Path) -> Path:
             for take in range(7):
                 write_wav(folder / f"{digit}_{speaker}_{take}.wav", 8000, freq=200 + 100 * digit)
     return folder
+
+
+IMAGE_CLASSES = ["airplane", "cat", "ship"]
+
+
+def write_jpegs(root: Path, per_class: dict[str, int], size: int = 32) -> None:
+    """Real JPEG files in the ImageFolder layout of the CIFAR-10 archive (split/class/NNNN.jpg), each class with
+    one channel at full brightness over darker noise (learnable)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, n in per_class.items():
+        for k, cls in enumerate(IMAGE_CLASSES):
+            d = root / split / cls
+            d.mkdir(parents=True)
+            for i in range(n):
+                arr = rng.integers(0, 120, (size, size, 3), dtype=np.uint8)
+                arr[..., k] = 255
+                Image.fromarray(arr).save(d / f"{i:04d}.jpg", quality=90)
+
+
+@pytest.fixture(name="write_jpegs")
+def write_jpegs_fixture():
+    """write_jpegs(root, {split: images per class}, size=32): a tiny image folder of real JPEGs, 3 classes."""
+    return write_jpegs

@@ -5,28 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from cnnbench.errors import UsageError
 from cnnbench_tasks.image import folders
 
-CLASSES = ["airplane", "cat", "ship"]
-
-
-def write_jpegs(root: Path, per_class: dict[str, int], size: int = 32) -> None:
-    rng = np.random.default_rng(0)
-    for split, n in per_class.items():
-        for k, cls in enumerate(CLASSES):
-            d = root / split / cls
-            d.mkdir(parents=True)
-            for i in range(n):
-                arr = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-                arr[..., k] = 255
-                Image.fromarray(arr).save(d / f"{i:04d}.jpg")
-
 
 @pytest.fixture
-def cifar_jpeg(tmp_path: Path) -> Path:
+def cifar_jpeg(tmp_path: Path, write_jpegs) -> Path:
     root = tmp_path / "jpeg"
     write_jpegs(root, {"train": 4, "test": 2})
     return root
@@ -36,7 +21,7 @@ def test_imagefolder_dir(cifar_jpeg: Path) -> None:
     splits = folders.load_cifar10(cifar_jpeg)
     assert splits.train.x.shape == (12, 3, 32, 32)
     assert splits.test.x.shape == (6, 3, 32, 32)
-    assert splits.notes["classes"] == CLASSES
+    assert splits.notes["classes"] == ["airplane", "cat", "ship"]
     assert abs(float(splits.train.x.mean())) < 1e-4  # normalised with the training split's statistics
 
 
@@ -72,13 +57,13 @@ def test_corrupt_image_is_named(cifar_jpeg: Path) -> None:
     assert "BytesIO" not in str(e.value)
 
 
-def test_missing_test_split(tmp_path: Path) -> None:
+def test_missing_test_split(tmp_path: Path, write_jpegs) -> None:
     write_jpegs(tmp_path / "only", {"train": 1})
     with pytest.raises(UsageError, match=r"expected train/<class>/<image> and test/"):
         folders.load_imagefolder(tmp_path / "only", (32, 32))
 
 
-def test_imagefolder_resizes(tmp_path: Path) -> None:
+def test_imagefolder_resizes(tmp_path: Path, write_jpegs) -> None:
     write_jpegs(tmp_path / "big", {"train": 1, "val": 1}, size=50)
     splits = folders.load_imagefolder(tmp_path / "big", (24, 24))
     assert splits.train.x.shape == (3, 3, 24, 24)

@@ -2,10 +2,8 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from cnnbench.cli.main import main
 from cnnbench.modules.shift import shift
@@ -117,19 +115,8 @@ def test_the_cifar_experiments_plan_the_ladder_and_its_controls() -> None:
     assert len(plans) == 3 * (5 + 3 + 2)
 
 
-def write_jpegs(root: Path, per_class: dict[str, int], classes: int = 3) -> None:
-    """A tiny CIFAR-10 in the shared archive's layout (split/class/NNNN.jpg, 32x32): each class one bright channel."""
-    rng = np.random.default_rng(0)
-    for split, n in per_class.items():
-        for k in range(classes):
-            (root / split / f"class{k}").mkdir(parents=True)
-            for i in range(n):
-                arr = rng.integers(0, 120, (32, 32, 3), dtype=np.uint8)
-                arr[..., k] = 255
-                Image.fromarray(arr).save(root / split / f"class{k}" / f"{i:04d}.jpg")
-
-
-def test_cifar_ladder_end_to_end_decodes_the_images_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cifar_ladder_end_to_end_decodes_the_images_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         write_jpegs) -> None:  # fmt: skip
     from cnnbench_tasks.image import folders
 
     write_jpegs(tmp_path / "jpeg", {"train": 6, "test": 3})

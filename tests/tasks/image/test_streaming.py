@@ -19,22 +19,8 @@ from cnnbench.results.record import config_key, read_records
 from cnnbench_tasks.image import folders
 from cnnbench_tasks.image.folders import Loading
 
-CLASSES = ["airplane", "cat", "ship"]
 CIFAR_JPEG = Path("/work/shared/data/cifar10/cifar10-jpeg.tar.gz")
 MB = 2**20
-
-
-def write_jpegs(root: Path, per_class: dict[str, int], size: int = 32) -> None:
-    """Real JPEG files in the ImageFolder layout, each class tinted its own way (learnable)."""
-    rng = np.random.default_rng(0)
-    for split, n in per_class.items():
-        for k, cls in enumerate(CLASSES):
-            d = root / split / cls
-            d.mkdir(parents=True)
-            for i in range(n):
-                arr = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-                arr[..., k] = 255
-                Image.fromarray(arr).save(d / f"{i:04d}.jpg", quality=90)
 
 
 def tar_gz(root: Path, archive: Path) -> Path:
@@ -45,7 +31,7 @@ def tar_gz(root: Path, archive: Path) -> Path:
 
 
 @pytest.fixture
-def jpeg_folder(tmp_path: Path) -> Path:
+def jpeg_folder(tmp_path: Path, write_jpegs) -> Path:
     root = tmp_path / "jpeg"
     write_jpegs(root, {"train": 10, "test": 4})
     return root
@@ -81,7 +67,7 @@ def test_folder_and_archive_decode_alike(jpeg_folder: Path, tmp_path: Path) -> N
     assert torch.equal(from_dir.train.x[order[0]], from_tar.train.x[order[1]])
 
 
-def test_a_set_larger_than_the_cap_is_streamed(tmp_path: Path) -> None:
+def test_a_set_larger_than_the_cap_is_streamed(tmp_path: Path, write_jpegs) -> None:
     root = tmp_path / "big"
     write_jpegs(root, {"train": 8, "test": 2}, size=64)
     needed = folders.memory_needed(30, (64, 64))  # 30 images of 64x64: 1.8 MB held in memory
