@@ -63,7 +63,8 @@ class Comparison:
         if self.low is None or self.high is None:
             return f"{diff} ({self.test}); {self.verdict}"
         interval = f"95% CI [{scale * self.low:+.2f}, {scale * self.high:+.2f}]"
-        return f"{diff}, {interval}, p = {self.p_value:.3g} ({self.test}, n = {self.n_a} vs {self.n_b}); {self.verdict}"
+        n = f"n = {self.n_a}" if self.n_b == 0 else f"n = {self.n_a} vs {self.n_b}"
+        return f"{diff}, {interval}, p = {self.p_value:.3g} ({self.test}, {n}); {self.verdict}"
 
 
 def compare(a: Sequence[float], b: Sequence[float], expect: str = "greater", paired: bool = False) -> Comparison:
@@ -88,14 +89,32 @@ def compare(a: Sequence[float], b: Sequence[float], expect: str = "greater", pai
         test = "Welch's t-test"
     if low is None or high is None:
         return Comparison(diff, None, None, None, test + ", too few runs", len(a), len(b), f"inconclusive at {n}")
+    return Comparison(diff, low, high, p, test, len(a), len(b), _verdict(low, high, expect, n))
+
+
+def _verdict(low: float, high: float, expect: str, n: str) -> str:
+    """Supported when the interval lies wholly on the predicted side of zero, contradicted when wholly on the other."""
     sign = 1 if expect == "greater" else -1
     if sign * low > 0 and sign * high > 0:
-        verdict = "supported"
-    elif sign * low < 0 and sign * high < 0:
-        verdict = "contradicted"
-    else:
-        verdict = f"inconclusive at {n}"
-    return Comparison(diff, low, high, p, test, len(a), len(b), verdict)
+        return "supported"
+    if sign * low < 0 and sign * high < 0:
+        return "contradicted"
+    return f"inconclusive at {n}"
+
+
+def compare_to(values: Sequence[float], target: float, expect: str = "greater") -> Comparison:
+    """The mean of values against a fixed target (a published score a recipe aims at): a one-sample t-test on
+    value - target, with the same verdicts as compare (n_b is 0: the target is not a sample)."""
+    if expect not in ("greater", "less"):
+        raise ValueError(f"expect must be 'greater' or 'less', got {expect!r}")
+    d = [float(v) - target for v in values]
+    if not d:
+        raise ValueError("no values")
+    low, high, p = _interval_paired(d)
+    diff, n = statistics.fmean(d), f"n = {len(d)}"
+    if low is None or high is None:
+        return Comparison(diff, None, None, None, "one-sample t-test, too few runs", len(d), 0, f"inconclusive at {n}")
+    return Comparison(diff, low, high, p, "one-sample t-test", len(d), 0, _verdict(low, high, expect, n))
 
 
 def _interval_paired(d: list[float]) -> tuple[float | None, float | None, float | None]:

@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cnnbench.measure.statistics import Comparison, compare, estimate
+from cnnbench.measure.statistics import Comparison, compare, compare_to, estimate
 from cnnbench.results.record import Record, config_key, speed_words
 
 PICK_RULE = "per model, the plain-option configuration with the most runs, newest first"
@@ -171,3 +171,37 @@ def judge(statement: str, a: Side, b: Side, expect: str = "greater", costs: bool
     sides = " vs ".join(f"{s.label} {estimate(s.values).text()}" for s in (a, b))
     return Claim(text, statement=statement, verdict=result.verdict.upper() + single, sides=sides,
                  difference=result.text().rsplit(";", 1)[0], matched=matched, anchor=anchor)  # fmt: skip
+
+
+def run_seconds(r: Record) -> float | None:
+    """A run's time as the speed records count it: from its first training step to the end of its final
+    evaluation (training plus the closing scoring; the learning curve's scoring is paused out of both)."""
+    if r.training is None or r.metrics.eval_seconds is None:
+        return None
+    return r.training.train_seconds + r.metrics.eval_seconds
+
+
+def judge_target(statement: str, s: Side, target: float, anchor: str = "", goal_seconds: float | None = None) -> Claim:
+    """One sentence: a recipe's mean score over its runs against a fixed published target (the speed records'
+    criterion: the mean over runs at or above it), one-sample interval and verdict, the gap when below, and
+    the time the runs took against a goal of goal_seconds on this machine when one is set."""
+    result = compare_to(s.values, target)
+    est = estimate(s.values)
+    speed = ", ".join(speed_words(s.runs[0]))
+    parts = [f"{s.label} {est.text()} [{cost_words(s.runs)}{'; ' + speed if speed else ''}] against "
+             f"{100 * target:.2f}%; difference {result.text()}."]  # fmt: skip
+    if est.mean < target:
+        parts.append(f"Gap to the target: {100 * (target - est.mean):.2f} points.")
+    seconds = [t for t in (run_seconds(r) for r in s.runs) if t is not None]
+    if seconds and goal_seconds is not None:
+        took = estimate(seconds)
+        spread = f" ± {took.half_width:,.0f}" if took.half_width is not None else ""
+        took_text = f"{took.mean:,.0f}{spread} s (n={took.n})"
+        within = "within" if took.mean <= goal_seconds else "over"
+        parts.append(f"Time from the first step to the end of the final evaluation: {took_text}, {within} the "
+                     f"goal of {goal_seconds / 60:.0f} min on this machine.")  # fmt: skip
+    single = " (single runs: no claim)" if len(s.values) < 2 else ""
+    text = f"{statement}: {result.verdict.upper()}{single}. " + " ".join(parts)
+    return Claim(text, statement=statement, verdict=result.verdict.upper() + single, sides=f"{s.label} {est.text()}",
+                 difference=result.text().rsplit(";", 1)[0], matched=f"a fixed target, {100 * target:.2f}%",
+                 anchor=anchor)  # fmt: skip

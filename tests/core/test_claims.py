@@ -86,3 +86,19 @@ def test_the_protocol_is_said_and_unlike_sides_are_flagged(make_record: Make) ->
     plain_a = _runs(make_record, "a", [0.80, 0.82, 0.81])
     assert claims.matched_on(plain_a, quick_b).startswith("UNLIKE PROFILES (default vs quick); equal epochs")
     assert not claims.matched_on(plain_a, seeds_b).startswith("UNLIKE")
+
+
+def test_a_recipe_against_its_target_gives_the_gap_and_the_time(make_record: Make) -> None:
+    """The speed records' criterion: the mean over runs against the target; below it the gap is said, and the
+    time from the first step to the end of the final scoring is held against the goal."""
+    timing = {"metrics": {"eval_seconds": 20.0}, "training": {"train_seconds": 1000.0}}
+    short = _runs(make_record, "fast", [0.935, 0.933, 0.937], **timing, config={"precision": {"amp": "bf16"}})
+    text = claims.judge_target("fast reaches 94%", claims.side("fast", short), 0.94, "airbench", 90 * 60)
+    assert text.startswith("fast reaches 94%: CONTRADICTED.") and "Gap to the target: 0.50 points." in text
+    assert "amp=bf16" in text and "1,020 ± 0 s (n=3), within the goal of 90 min" in text
+    assert text.matched == "a fixed target, 94.00%" and text.anchor == "airbench"
+    slow = _runs(make_record, "fast", [0.95, 0.952, 0.951], metrics={"eval_seconds": 200.0},
+                 training={"train_seconds": 6000.0})  # fmt: skip
+    text = claims.judge_target("fast reaches 94%", claims.side("fast", slow), 0.94, "", 90 * 60)
+    assert text.startswith("fast reaches 94%: SUPPORTED.") and "Gap" not in text and "over the goal" in text
+    assert "Time" not in claims.judge_target("r", claims.side("fast", slow), 0.94)  # no goal set, no time said

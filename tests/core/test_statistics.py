@@ -3,7 +3,7 @@
 import pytest
 from scipy import stats
 
-from cnnbench.measure.statistics import compare, estimate
+from cnnbench.measure.statistics import compare, compare_to, estimate
 
 
 def test_estimate_matches_the_t_interval() -> None:
@@ -40,3 +40,15 @@ def test_single_runs_are_never_a_verdict() -> None:
     assert "too few runs" in c.text()
     with pytest.raises(ValueError):
         compare([0.1, 0.2], [0.3], paired=True)
+
+
+def test_a_mean_against_a_fixed_target_matches_scipy() -> None:
+    """A recipe's runs against a published score: scipy's one-sample t-test, the same verdict rule."""
+    runs = [0.9412, 0.9398, 0.9405, 0.9421, 0.9409]
+    c = compare_to(runs, 0.94)
+    assert c.p_value == pytest.approx(stats.ttest_1samp(runs, 0.94).pvalue)
+    assert c.difference == pytest.approx(sum(runs) / 5 - 0.94) and c.n_b == 0
+    assert c.verdict == "inconclusive at n = 5" and "one-sample t-test, n = 5)" in c.text()
+    assert compare_to([0.935, 0.934, 0.936], 0.94).verdict == "contradicted"
+    assert compare_to([0.945, 0.946, 0.944], 0.94).verdict == "supported"
+    assert compare_to([0.95], 0.94).verdict == "inconclusive at n = 1"
