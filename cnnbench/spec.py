@@ -80,6 +80,10 @@ class Profile:
     schedule: str = "cosine"
     lr_points: tuple[tuple[float, float], ...] = ()
     label_smoothing: float = 0.0  # of the training loss's targets (Szegedy et al. 2016); never of the scores
+    # Lookahead (Zhang et al. 2019) as Jordan 2024 uses it: every `lookahead` steps the weights (and every float
+    # buffer) move to an average of themselves that decays 0.95^k x (step / planned steps)^3, and training ends
+    # on the average; 0: off
+    lookahead: int = 0
     augment: Augment = NO_AUGMENT
     # a machine-independent cap on training: stop after this many samples (the schedule is sized from it)
     max_samples: int | None = None

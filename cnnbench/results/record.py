@@ -571,7 +571,7 @@ TRAINING_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weigh
                    "max_samples", "train_flops", "time_budget_s", "train_limit", "test_limit")  # fmt: skip
 # fields added to the profile after records were published: in the key only when not at their default (what
 # every older record had), so the keys of older records stay as they were
-LATER_TRAINING_FIELDS = ("nesterov", "lr_points", "label_smoothing", "augment")
+LATER_TRAINING_FIELDS = ("nesterov", "lr_points", "label_smoothing", "augment", "lookahead")
 
 
 def training_config(record: Record) -> dict[str, Any]:

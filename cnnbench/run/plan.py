@@ -142,6 +142,7 @@ def check_profile(profile: Profile) -> None:
     _check_schedule(profile)
     if not 0.0 <= profile.label_smoothing < 1.0:
         raise UsageError(f"label smoothing must be in [0, 1), got {profile.label_smoothing}")
+    check_range(profile.lookahead, 0, 10**6, "the lookahead period (steps)")
     aug = profile.augment
     if aug.pad not in PAD_MODES:
         raise UsageError(f"augment pad {aug.pad!r} is not one of {', '.join(PAD_MODES)}")

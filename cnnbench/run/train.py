@@ -185,6 +185,8 @@ def train(
             break
     if curve is not None and loop.steps and (not points or points[-1].samples != loop.samples):
         points.append(loop.observe(curve))  # the end of training is always a point of the curve
+    if loop.lookahead is not None:
+        loop.lookahead.finish()
     if selector is not None:
         selector.restore()
     loss_value = loop.final_loss()
@@ -208,6 +210,32 @@ def train(
         eval_seconds=loop.clock.paused_seconds,
         curve=points if curve is not None else None,
     )
+
+
+class _Lookahead:
+    """Lookahead weight averaging as Jordan 2024 uses it (after Zhang et al. 2019): every `every` steps the model's
+    float state (weights and buffers such as a norm's running statistics) moves to an average of itself, which
+    itself moves towards the model by 1 - decay, decay = 0.95^every x (step / planned steps)^3 (no averaging at
+    first, more towards the end); the run ends on the average. The same on every rank: the ranks' weights are
+    equal after each step."""
+
+    def __init__(self, model: nn.Module, every: int, total_steps: int) -> None:
+        self.every, self.total = every, max(total_steps, 1)
+        self.state = [t for t in model.state_dict().values() if t.is_floating_point()]
+        self.average = [t.detach().clone() for t in self.state]
+
+    def step(self, steps: int) -> None:
+        if steps % self.every == 0:
+            self._pull(0.95**self.every * min(steps / self.total, 1.0) ** 3)
+
+    def finish(self) -> None:
+        self._pull(1.0)
+
+    @torch.no_grad()
+    def _pull(self, decay: float) -> None:
+        for average, live in zip(self.average, self.state, strict=True):
+            average.lerp_(live, 1 - decay)
+            live.copy_(average)
 
 
 class _Loop:
@@ -234,6 +262,7 @@ class _Loop:
             # repeat across ranks (each rank's share of a batch would get the same mask)
             torch.manual_seed(seed * 1_000_003 + world.rank)
         self.scaler = precision.scaler(self.device)
+        self.lookahead = _Lookahead(model, profile.lookahead, self.total_steps) if profile.lookahead else None
         self.steps = self.samples = 0
         self.loss = torch.zeros((), device=self.device)
         # running loss and training accuracy, accumulated on the device (a .item() per step would sync)
@@ -275,6 +304,8 @@ class _Loop:
             self.scheduler.step()
         maybe_kill_self(self.world)
         self.steps += 1
+        if self.lookahead is not None:
+            self.lookahead.step(self.steps)
         self.samples += batch.size
         self.loss = loss.detach()
         self.running_loss += self.loss * len(mine)

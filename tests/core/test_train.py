@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -44,3 +45,36 @@ def test_a_samples_budget_beyond_one_epoch_trains_those_samples() -> None:
     assert planned_steps(450, profile) == 18
     assert planned_steps(450, Profile(epochs=2, batch_size=64, lr=1e-3, max_samples=1000)) == 16
     assert planned_steps(5000, profile) == 16  # under one epoch: ceil(1000 / 64)
+
+
+def test_lookahead_averages_every_k_steps_and_ends_on_the_average() -> None:
+    """Jordan 2024's schedule: at step s of T, every k steps, average <- average + (1 - 0.95^k (s/T)^3) (live -
+    average), live <- average; at the end live <- average. Float buffers (running statistics) are averaged too."""
+    from cnnbench.run.train import _Lookahead
+
+    model = nn.BatchNorm1d(1)
+    weight, mean = model.weight, model.running_mean
+    look = _Lookahead(model, every=2, total_steps=4)
+    with torch.no_grad():
+        weight.fill_(3.0), mean.fill_(5.0)  # the live values after some training steps (average: 1 and 0)
+    look.step(1)  # not a multiple of 2: nothing happens
+    assert weight.item() == 3.0
+    look.step(2)  # decay 0.95^2 x (2/4)^3 = 0.1128...
+    decay = 0.95**2 * 0.5**3
+    assert weight.item() == pytest.approx(1 + (1 - decay) * 2) and mean.item() == pytest.approx((1 - decay) * 5)
+    with torch.no_grad():
+        weight.fill_(10.0)
+    look.finish()  # decay 1: the average stays, the live weights take it
+    assert weight.item() == pytest.approx(1 + (1 - decay) * 2)
+    assert model.num_batches_tracked.item() == 0  # an integer buffer is left alone
+
+
+def test_a_run_with_lookahead_differs_and_repeats() -> None:
+    def run(lookahead: int) -> torch.Tensor:
+        torch.manual_seed(0)
+        model = nn.Linear(4, 2)
+        profile = Profile(3, 16, 0.5, optimizer="sgd", lookahead=lookahead)
+        train(model, _data(64, 0), nn.functional.cross_entropy, profile, 0, False)
+        return model.weight.detach().clone()
+
+    assert torch.equal(run(5), run(5)) and not torch.equal(run(5), run(0))

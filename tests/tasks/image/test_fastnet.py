@@ -71,7 +71,7 @@ def test_fastnet_profiles_carry_the_recipe() -> None:
     for name in ("quick", "default", "full"):
         p = TASK.profile(name, "fastnet")
         assert p.label_smoothing == 0.2 and p.augment == Augment(flip=True, translate=2, pad="reflect", tta=True)
-        assert p.optimizer == "sgd" and p.nesterov and p.schedule == "linear"
+        assert p.optimizer == "sgd" and p.nesterov and p.schedule == "linear" and p.lookahead == 5
     full = TASK.profile("full", "fastnet")
     assert full.epochs == 10 and full.batch_size == 1024 and full.test_limit is None
     assert lr_factor(full, 0, 100) == pytest.approx(0.2) and lr_factor(full, 23, 100) == pytest.approx(1.0)
