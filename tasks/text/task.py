@@ -11,6 +11,7 @@ from torch import nn
 
 from cnnbench.measure.statistics import estimate
 from cnnbench.results import claims
+from cnnbench.results.record import config_key
 from cnnbench.spec import (
     BuildContext,
     DataRequest,
@@ -106,13 +107,28 @@ def _word_order_claim(records: list[Record]) -> list[str]:
                          "embeddings", cnn, boe, anchor="the lecture's argument (a filter reads a local n-gram)")]
 
 
-def _text_config(r: Record) -> tuple[str, ...]:
+def split_designs(records: list[Record]) -> dict[int, str]:
+    """By id(record), how the runs of its command split MR: "k-fold CV", "a split per seed" (the split rule of a
+    run of seed s names seed s: since the split follows the seed), else "one split" (older multi-seed runs all
+    split with seed 0; a run of seed 0 alone cannot tell, and is one split either way)."""
+    runs: dict[tuple, list[Record]] = {}
+    for r in records:
+        runs.setdefault((r.commit.sha, r.command, config_key(r)), []).append(r)
+    out = {}
+    for group in runs.values():
+        follows = any(f"seed {r.seed};" in str(r.dataset.notes.get("split_rule", "")) for r in group if r.seed != 0)
+        for r in group:
+            out[id(r)] = f"{r.dataset.fold[1]}-fold CV" if r.dataset.fold else ("a split per seed" if follows
+                                                                                 else "one split")  # fmt: skip
+    return out
+
+
+def _text_config(r: Record, design: str) -> tuple[str, ...]:
     """Model, word vectors, their scale and the protocol of a text record (older records kept GloVe unscaled)."""
     scale = r.options.get("vector_scale", "none")
     scale = {"random": "scaled to the random init", "none": "unscaled"}.get(scale, scale)
     embedding = r.options.get("embedding", "?")
-    protocol = f"{r.dataset.fold[1]}-fold CV" if r.dataset.fold else "one split"
-    return (r.model, embedding, *((scale,) if embedding != "random" else ()), protocol)
+    return (r.model, embedding, *((scale,) if embedding != "random" else ()), design)
 
 
 class TextTask(Task):
@@ -228,8 +244,9 @@ class TextTask(Task):
         if not mr:
             return []
         acc: dict[tuple[str, ...], list[float]] = {}
+        designs = split_designs(mr)
         for r in mr:
-            acc.setdefault(_text_config(r), []).append(r.score)
+            acc.setdefault(_text_config(r, designs[id(r)]), []).append(r.score)
         parts = []
         for (model, *config), values in sorted(acc.items(), key=lambda kv: -statistics.fmean(kv[1])):
             anchor = f" (Kim: {KIM_ANCHORS[model]})" if model in KIM_ANCHORS else ""

@@ -11,6 +11,7 @@ from cnnbench.registry import get_task
 from cnnbench.spec import BuildContext, DataRequest
 from cnnbench_tasks.text import embedding
 from cnnbench_tasks.text.data import TextData
+from cnnbench_tasks.text.task import split_designs
 from cnnbench_tasks.text.vocab import PAD, Vocabulary
 
 TASK = get_task("text")
@@ -161,3 +162,21 @@ def test_the_summary_keeps_shuffled_word_order_runs_apart(make_record) -> None:
     text = "\n".join(TASK.summarize(kept + rand + shuffled))
     assert "kim-cnn-non-static) beat random ones (kim-cnn-rand): SUPPORTED" in text
     assert "60." not in text.split("\n")[0]
+
+
+def test_the_summary_tells_one_split_from_a_split_per_seed(make_record) -> None:
+    """Older multi-seed runs all split MR with seed 0; since the split follows the seed each run's rule names its
+    own seed. Runs of one configuration made both ways are two rows, each saying how it split."""
+    def runs(commit: str, follows: bool, scores: list[float]) -> list:
+        return [make_record(task="text", model="kim-cnn-rand", seed=i, options={"embedding": "random"},
+                            dataset={"name": "mr", "notes": {"split_rule": f"stratified, seed {i if follows else 0}; "
+                                                                          "dev = 10% of the training part"}},
+                            commit={"sha": commit}, metrics={"accuracy": s}, training={})
+                for i, s in enumerate(scores)]  # fmt: skip
+
+    old, new = runs("aaa", False, [0.70, 0.71, 0.72]), runs("bbb", True, [0.60, 0.62, 0.61])
+    designs = split_designs(old + new)
+    assert [designs[id(r)] for r in old] == ["one split"] * 3
+    assert [designs[id(r)] for r in new] == ["a split per seed"] * 3
+    text = TASK.summarize(old + new)[0]
+    assert "kim-cnn-rand [random, one split] 71.00" in text and "kim-cnn-rand [random, a split per seed] 61.00" in text
