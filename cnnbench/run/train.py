@@ -172,9 +172,11 @@ def train(
             bar.update(1)
             if progress and loop.steps % 50 == 0:
                 bar.set_postfix(epoch=f"{epoch + 1}/{profile.epochs}", **loop.running(), refresh=False)
+            stopped_by = loop.stop_reason()
+            if stopped_by != "running" and loop.lookahead is not None:
+                loop.lookahead.finish(loop.steps)  # the curve's last point, the dev check and the record see it
             if loop.steps in curve_at:
                 points.append(loop.observe(curve))
-            stopped_by = loop.stop_reason()
             if stopped_by != "running":
                 break
         if selector is not None:
@@ -185,8 +187,6 @@ def train(
             break
     if curve is not None and loop.steps and (not points or points[-1].samples != loop.samples):
         points.append(loop.observe(curve))  # the end of training is always a point of the curve
-    if loop.lookahead is not None:
-        loop.lookahead.finish()
     if selector is not None:
         selector.restore()
     loss_value = loop.final_loss()
@@ -226,10 +226,17 @@ class _Lookahead:
 
     def step(self, steps: int) -> None:
         if steps % self.every == 0:
-            self._pull(0.95**self.every * min(steps / self.total, 1.0) ** 3)
+            self._pull(self._decay(steps))
 
-    def finish(self) -> None:
+    def finish(self, steps: int) -> None:
+        """The end of training: the steps since the last pull are averaged in as a pull would (none are lost),
+        then the model takes the average."""
+        if steps % self.every:
+            self._pull(self._decay(steps))
         self._pull(1.0)
+
+    def _decay(self, steps: int) -> float:
+        return 0.95**self.every * min(steps / self.total, 1.0) ** 3
 
     @torch.no_grad()
     def _pull(self, decay: float) -> None:

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnbench.run.train import train
+from cnnbench.run.train import Curve, train
 from cnnbench.spec import Profile, TensorData
 
 
@@ -64,9 +64,15 @@ def test_lookahead_averages_every_k_steps_and_ends_on_the_average() -> None:
     assert weight.item() == pytest.approx(1 + (1 - decay) * 2) and mean.item() == pytest.approx((1 - decay) * 5)
     with torch.no_grad():
         weight.fill_(10.0)
-    look.finish()  # decay 1: the average stays, the live weights take it
+    look.finish(4)  # at a pull's step: decay 1, the average stays, the live weights take it
     assert weight.item() == pytest.approx(1 + (1 - decay) * 2)
     assert model.num_batches_tracked.item() == 0  # an integer buffer is left alone
+    # ending between pulls: the steps since the last pull are averaged in first, never dropped
+    tail = _Lookahead(nn.BatchNorm1d(1), every=2, total_steps=4)
+    with torch.no_grad():
+        tail.state[0].fill_(3.0)
+    tail.finish(3)
+    assert tail.state[0].item() == pytest.approx(1 + (1 - 0.95**2 * 0.75**3) * 2)
 
 
 def test_a_run_with_lookahead_differs_and_repeats() -> None:
@@ -78,3 +84,18 @@ def test_a_run_with_lookahead_differs_and_repeats() -> None:
         return model.weight.detach().clone()
 
     assert torch.equal(run(5), run(5)) and not torch.equal(run(5), run(0))
+    torch.manual_seed(0)
+    untrained = nn.Linear(4, 2).weight.detach().clone()
+    assert not torch.equal(run(50), untrained)  # 12 steps, fewer than the period: trained all the same
+
+
+def test_the_last_curve_point_scores_the_model_training_ends_with() -> None:
+    """Lookahead ends on the average before the curve's last point is scored, so the curve and the run agree."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    data = _data(64, 0)
+    seen: list[torch.Tensor] = []
+    curve = Curve(lambda m: seen.append(m.weight.detach().clone()) or 0.5, points=2)
+    profile = Profile(2, 16, 0.5, optimizer="sgd", lookahead=3)  # 8 steps: the last one between pulls
+    result = train(model, data, nn.functional.cross_entropy, profile, 0, False, curve=curve)
+    assert result.curve[-1].samples == 128 and torch.equal(seen[-1], model.weight)
