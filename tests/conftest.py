@@ -4,7 +4,9 @@ of parsers of outside files."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -200,3 +202,24 @@ def fuzz_file(tmp_path_factory: pytest.TempPathFactory) -> FuzzFile:
         parses_or_refuses_in_one_line()
 
     return run
+
+
+@pytest.fixture
+def committed_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run records git tracks under results/runs, in a folder of their own with the same layout: the records
+    `make run` or a user's own runs add to the checkout beside them (the README's set-up runs `make run` before
+    `make test`) are not the committed ones. Outside a git checkout, the folder as it is."""
+    runs = Path(__file__).resolve().parents[1] / "results" / "runs"
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=runs, capture_output=True, check=True,
+                                timeout=60).stdout.decode().split("\0")  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return runs
+    tracked = [name for name in listed if name]
+    if not tracked:
+        return runs
+    out = tmp_path_factory.mktemp("committed") / "runs"
+    for name in tracked:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(runs / name, out / name)
+    return out

@@ -155,8 +155,8 @@ def test_version_1_is_migrated_and_says_what_was_filled(record_json: MakeJson) -
     assert Record.from_json(r.to_json()) == r
 
 
-def test_every_committed_record_is_current_and_complete() -> None:
-    records = read_records(ROOT / "results" / "runs")
+def test_every_committed_record_is_current_and_complete(committed_runs: Path) -> None:
+    records = read_records(committed_runs)
     assert len(records) > 50
     for path, r in records:
         assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION, path
