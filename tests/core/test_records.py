@@ -24,9 +24,6 @@ from cnnbench.results.record import (
     write_record,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 MakeRecord = Callable[..., Record]
 MakeJson = Callable[..., dict]
 
