@@ -24,6 +24,13 @@ def reason(error: BaseException) -> str:
     return one_line(str(error).strip().split("\n\n")[0]) or type(error).__name__
 
 
+def check_count(value: object, low: int, high: int, what: str) -> None:
+    """A whole number (epochs, steps, places), refused in one line unless an integer within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{what} must be a whole number between {low} and {high}, got {value!r}")
+    check_range(value, low, high, what)
+
+
 def check_range(value: float, low: float, high: float, what: str) -> None:
     """A number the user gave, refused in one line unless finite and within [low, high]."""
     if not math.isfinite(value) or not low <= value <= high:

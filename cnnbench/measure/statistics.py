@@ -83,12 +83,13 @@ def compare(a: Sequence[float], b: Sequence[float], expect: str = "greater", pai
             raise ValueError("a paired comparison needs one b per a")
         d = [x - y for x, y in zip(a, b, strict=True)]
         low, high, p = _interval_paired(d)
-        test = "paired t-test"
+        test, flat = "paired t-test", _flat(d)
     else:
         low, high, p = _interval_welch(a, b)
-        test = "Welch's t-test"
+        test, flat = "Welch's t-test", _flat(a) and _flat(b)
     if low is None or high is None:
-        return Comparison(diff, None, None, None, test + ", too few runs", len(a), len(b), f"inconclusive at {n}")
+        why = NO_SPREAD if min(len(a), len(b)) >= 2 and flat else "too few runs"
+        return Comparison(diff, None, None, None, f"{test}, {why}", len(a), len(b), f"inconclusive at {n}")
     return Comparison(diff, low, high, p, test, len(a), len(b), _verdict(low, high, expect, n))
 
 
@@ -113,8 +114,19 @@ def compare_to(values: Sequence[float], target: float, expect: str = "greater") 
     low, high, p = _interval_paired(d)
     diff, n = statistics.fmean(d), f"n = {len(d)}"
     if low is None or high is None:
-        return Comparison(diff, None, None, None, "one-sample t-test, too few runs", len(d), 0, f"inconclusive at {n}")
+        why = NO_SPREAD if len(d) >= 2 else "too few runs"
+        return Comparison(diff, None, None, None, f"one-sample t-test, {why}", len(d), 0, f"inconclusive at {n}")
     return Comparison(diff, low, high, p, "one-sample t-test", len(d), 0, _verdict(low, high, expect, n))
+
+
+# Runs that all give the same value (the same seed run again, or a model the seed does not reach) show no spread:
+# the t-interval collapses to a point, so no verdict is drawn from them
+NO_SPREAD = "no spread between runs (identical values: do the seeds vary anything?)"
+
+
+def _flat(values: list[float]) -> bool:
+    """All values the same, up to float rounding (scores that differ by a sample differ by far more)."""
+    return max(values) - min(values) <= 1e-9 * max(1.0, *(abs(v) for v in values))
 
 
 def _interval_paired(d: list[float]) -> tuple[float | None, float | None, float | None]:
@@ -122,8 +134,8 @@ def _interval_paired(d: list[float]) -> tuple[float | None, float | None, float 
     if n < 2:
         return None, None, None
     mean, sd = statistics.fmean(d), statistics.stdev(d)
-    if sd == 0:
-        return mean, mean, 0.0 if mean != 0 else 1.0
+    if _flat(d):  # no spread: a zero-width interval would claim certainty the runs do not give
+        return None, None, None
     sem = sd / math.sqrt(n)
     t = float(_stats.t.ppf(0.5 + LEVEL / 2, n - 1))
     p = float(2 * _stats.t.sf(abs(mean / sem), n - 1))
@@ -136,8 +148,8 @@ def _interval_welch(a: list[float], b: list[float]) -> tuple[float | None, float
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     diff = statistics.fmean(a) - statistics.fmean(b)
     se = math.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, 0.0 if diff != 0 else 1.0
+    if _flat(a) and _flat(b):  # both sides without spread: see _interval_paired
+        return None, None, None
     # Welch-Satterthwaite degrees of freedom
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     t = float(_stats.t.ppf(0.5 + LEVEL / 2, df))

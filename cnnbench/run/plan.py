@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from cnnbench.errors import UsageError, check_range
+from cnnbench.errors import UsageError, check_count, check_range
 from cnnbench.measure.precision import FP32, Precision
 from cnnbench.spec import PAD_MODES, PROFILES, SCHEDULES, Experiment, ModelSpec, Profile, Task
 
@@ -131,10 +131,10 @@ MAX_AUGMENT = 4096  # places of a shift or a cutout square
 
 def check_profile(profile: Profile) -> None:
     """Budgets a user can set must be finite and positive, and bounded; say which one is not."""
-    check_range(profile.epochs, 1, MAX_EPOCHS, "epochs")
+    check_count(profile.epochs, 1, MAX_EPOCHS, "epochs")
     if profile.time_budget_s is not None:
         check_range(profile.time_budget_s, 1e-3, MAX_TIME_BUDGET_S, "the time budget (seconds)")
-    check_range(profile.batch_size, 1, MAX_BATCH, "the batch size")
+    check_count(profile.batch_size, 1, MAX_BATCH, "the batch size")
     if profile.max_samples is not None:
         check_range(profile.max_samples, 1, 2**62, "the samples budget")
     if profile.train_flops is not None:
@@ -142,12 +142,12 @@ def check_profile(profile: Profile) -> None:
     _check_schedule(profile)
     if not 0.0 <= profile.label_smoothing < 1.0:
         raise UsageError(f"label smoothing must be in [0, 1), got {profile.label_smoothing}")
-    check_range(profile.lookahead, 0, 10**6, "the lookahead period (steps)")
+    check_count(profile.lookahead, 0, 10**6, "the lookahead period (steps)")
     aug = profile.augment
     if aug.pad not in PAD_MODES:
         raise UsageError(f"augment pad {aug.pad!r} is not one of {', '.join(PAD_MODES)}")
-    check_range(aug.translate, 0, MAX_AUGMENT, "the augmentation's translate")
-    check_range(aug.cutout, 0, MAX_AUGMENT, "the augmentation's cutout")
+    check_count(aug.translate, 0, MAX_AUGMENT, "the augmentation's translate")
+    check_count(aug.cutout, 0, MAX_AUGMENT, "the augmentation's cutout")
 
 
 def _check_schedule(profile: Profile) -> None:

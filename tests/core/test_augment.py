@@ -212,6 +212,10 @@ def test_the_step_schedule_drives_the_optimiser() -> None:
         ({"label_smoothing": 1.0}, "label smoothing"),
         ({"augment": Augment(translate=-1)}, "translate"),
         ({"augment": Augment(pad="wrap")}, "pad"),
+        ({"augment": Augment(translate=1.5)}, "translate must be a whole number"),
+        ({"lookahead": 2.5}, "lookahead period .* whole number"),
+        ({"lookahead": True}, "lookahead period .* whole number"),
+        ({"epochs": 2.0}, "epochs must be a whole number"),
     ],
 )
 def test_bad_training_settings_are_one_line(changes: dict, message: str) -> None:

@@ -42,6 +42,15 @@ def test_single_runs_are_never_a_verdict() -> None:
         compare([0.1, 0.2], [0.3], paired=True)
 
 
+def test_runs_without_spread_are_never_a_verdict() -> None:
+    """Identical values (a seed that varies nothing) give a zero-width interval: no verdict, the reason said."""
+    for c in (compare([0.9, 0.9, 0.9], [0.8, 0.8, 0.8]), compare([0.9, 0.93], [0.8, 0.83], paired=True),
+              compare_to([0.95, 0.95], 0.94)):  # fmt: skip
+        assert c.low is None and c.verdict.startswith("inconclusive"), c
+        assert "no spread" in c.text()
+    assert compare([0.9, 0.9, 0.9], [0.8, 0.81, 0.8]).verdict == "supported"  # one side's spread is enough
+
+
 def test_a_mean_against_a_fixed_target_matches_scipy() -> None:
     """A recipe's runs against a published score: scipy's one-sample t-test, the same verdict rule."""
     runs = [0.9412, 0.9398, 0.9405, 0.9421, 0.9409]
