@@ -198,8 +198,9 @@ def judge_target(statement: str, s: Side, target: float, anchor: str = "", goal_
         spread = f" ± {took.half_width:,.0f}" if took.half_width is not None else ""
         took_text = f"{took.mean:,.0f}{spread} s (n={took.n})"
         within = "within" if took.mean <= goal_seconds else "over"
+        goal = f"{goal_seconds / 60:.0f} min" if goal_seconds >= 120 else f"{goal_seconds:g} s"
         parts.append(f"Time from the first step to the end of the final evaluation: {took_text}, {within} the "
-                     f"goal of {goal_seconds / 60:.0f} min on this machine.")  # fmt: skip
+                     f"goal of {goal} on this machine.")  # fmt: skip
     single = " (single runs: no claim)" if len(s.values) < 2 else ""
     text = f"{statement}: {result.verdict.upper()}{single}. " + " ".join(parts)
     return Claim(text, statement=statement, verdict=result.verdict.upper() + single, sides=f"{s.label} {est.text()}",

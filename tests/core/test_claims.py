@@ -102,3 +102,4 @@ def test_a_recipe_against_its_target_gives_the_gap_and_the_time(make_record: Mak
     text = claims.judge_target("fast reaches 94%", claims.side("fast", slow), 0.94, "", 90 * 60)
     assert text.startswith("fast reaches 94%: SUPPORTED.") and "Gap" not in text and "over the goal" in text
     assert "Time" not in claims.judge_target("r", claims.side("fast", slow), 0.94)  # no goal set, no time said
+    assert "over the goal of 5 s" in claims.judge_target("r", claims.side("fast", slow), 0.94, "", 5.0)

@@ -3,6 +3,8 @@ experiment, and augmentation with test-time augmentation end to end through `cnn
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import pytest
@@ -165,9 +167,14 @@ def test_the_summary_holds_each_recipe_to_its_target(make_record) -> None:
     fast = runs("fastnet", [0.933, 0.931, 0.934], [0.9385, 0.9381, 0.9392])
     resnet = runs("resnet20", [0.915, 0.917, 0.916], [0.92, 0.92, 0.92])
     lines = get_task("image").summarize(fast + resnet)
-    [goal] = [line for line in lines if line.startswith("CIFAR-10, fastnet reaches 94.00%")]
-    assert goal.startswith("CIFAR-10, fastnet reaches 94.00% mean test accuracy with TTA: CONTRADICTED.")
+    [goal] = [line for line in lines if line.startswith("CIFAR-10, fastnet (")]
+    assert goal.startswith("CIFAR-10, fastnet (default profile, 12 epochs) reaches 94.00% mean test accuracy with TTA: "
+                           "CONTRADICTED.")  # fmt: skip
     assert "fastnet (with TTA) 93.86" in goal and "Gap to the target: 0.14 points." in goal
     assert "1,230 ± 0 s (n=3), within the goal of 90 min" in goal and goal.anchor.startswith("Jordan 2024")
-    [paper] = [line for line in lines if line.startswith("CIFAR-10, resnet20 reaches 91.25%")]
+    [paper] = [line for line in lines if line.startswith("CIFAR-10, resnet20 (")]
+    assert "reaches 91.25%" in paper
     assert paper.verdict == "SUPPORTED" and "resnet20 (plain) 91.60" in paper and "Time" not in paper
+    on_gpu = [dataclasses.replace(r, device=dataclasses.replace(r.device, type="cuda")) for r in fast]
+    [goal] = [line for line in get_task("image").summarize(on_gpu) if line.startswith("CIFAR-10, fastnet (")]
+    assert "over the goal of 5 s" in goal  # the GPU's goal, not the CPU's
