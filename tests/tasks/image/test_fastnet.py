@@ -95,6 +95,18 @@ def test_the_resnet20_paper_experiment_is_he_et_al_s_recipe() -> None:
     assert p.curve_points == 41 and p.test_limit is None  # time to target every 4 epochs on the whole test split
 
 
+def test_the_long_fastnet_experiment_stretches_the_recipe_only() -> None:
+    """fastnet-long: the full recipe over more epochs (the CPU's 90 minutes), every other setting the same."""
+    for profile, epochs in (("default", 20), ("full", 32)):
+        own = TASK.profile(profile, "fastnet")
+        request = RunRequest(task="image", models=("fastnet",), dataset="cifar10", experiments=("fastnet-long",),
+                             profile=profile, seeds=(0,), timing=False)  # fmt: skip
+        [plan] = plan_runs(TASK, request)
+        assert plan.experiment == "fastnet-long" and plan.profile.epochs == epochs
+        assert dataclasses.replace(plan.profile, epochs=own.epochs, curve_points=own.curve_points) == own
+    assert "fastnet-long" not in [e.name for e in TASK.experiments() if e.default]  # only when asked
+
+
 def test_augmented_run_records_tta_targets_and_trains_on_augmented_batches_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_jpegs
 ) -> None:
@@ -175,6 +187,13 @@ def test_the_summary_holds_each_recipe_to_its_target(make_record) -> None:
     [paper] = [line for line in lines if line.startswith("CIFAR-10, resnet20 (")]
     assert "reaches 91.25%" in paper
     assert paper.verdict == "SUPPORTED" and "resnet20 (plain) 91.60" in paper and "Time" not in paper
+    long = make_record(task="image", model="fastnet", experiment="fastnet-long", dataset={"name": "cifar10"},
+                       config=augment | {"epochs": 20}, metrics={"accuracy": 0.93, "accuracy_tta": 0.935},
+                       training={"train_seconds": 2400.0})  # fmt: skip
+    goals = [line for line in get_task("image").summarize([*fast, long]) if line.startswith("CIFAR-10, fastnet (")]
+    assert len(goals) == 2 and goals[0] == goal  # each experiment against the goal, the plain runs first
+    assert goals[1].startswith("CIFAR-10, fastnet (experiment fastnet-long, default profile, 20 epochs) reaches")
+    assert goals[1].verdict == "INCONCLUSIVE AT N = 1 (single runs: no claim)" and "Gap to the target: 0.50" in goals[1]
     on_gpu = [dataclasses.replace(r, device=dataclasses.replace(r.device, type="cuda")) for r in fast]
     [goal] = [line for line in get_task("image").summarize(on_gpu) if line.startswith("CIFAR-10, fastnet (")]
     assert "over the goal of 5 s" in goal  # the GPU's goal, not the CPU's
