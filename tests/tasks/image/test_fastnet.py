@@ -4,7 +4,6 @@ experiment, and augmentation with test-time augmentation end to end through `cnn
 from __future__ import annotations
 
 import dataclasses
-
 from pathlib import Path
 
 import pytest

@@ -180,3 +180,15 @@ def test_the_summary_tells_one_split_from_a_split_per_seed(make_record) -> None:
     assert [designs[id(r)] for r in new] == ["a split per seed"] * 3
     text = TASK.summarize(old + new)[0]
     assert "kim-cnn-rand [random, one split] 71.00" in text and "kim-cnn-rand [random, a split per seed] 61.00" in text
+
+
+def test_the_summary_never_pools_profiles(make_record) -> None:
+    """Runs of one model in two profiles are two rows, the non-default profile named."""
+    def runs(profile: str, scores: list[float]) -> list:
+        return [make_record(task="text", model="boe", seed=i, profile=profile, options={"embedding": "random"},
+                            dataset={"name": "mr", "notes": {"split_rule": f"stratified, seed {i}"}},
+                            metrics={"accuracy": s}, training={})
+                for i, s in enumerate(scores)]  # fmt: skip
+
+    text = TASK.summarize(runs("default", [0.70, 0.71, 0.72]) + runs("full", [0.60, 0.62, 0.61]))[0]
+    assert "boe [random, one split] 71.00" in text and "boe [random, one split, full profile] 61.00" in text
