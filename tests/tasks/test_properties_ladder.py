@@ -76,9 +76,11 @@ LADDER = Ladder("Toy", "ladder", "cnn", "shift", "inputs shifted by 2", "shifts 
 
 def _runs(make_record, model: str, scores: list[float], experiment: str = "ladder", shift2: float = 0.1,
           epochs: float = 2.0):  # fmt: skip
+    """Runs whose shifted score costs about shift2, a little more with each seed (runs without spread give no
+    verdict)."""
     return [make_record(task="toy", model=model, experiment=experiment, seed=s,
                         started_utc=f"2026-01-0{s + 1}T00:00:00Z",
-                        metrics={"accuracy": a, "accuracy_by_shift": {"0": a, "2": a - shift2}},
+                        metrics={"accuracy": a, "accuracy_by_shift": {"0": a, "2": a - shift2 * (1 + s * s / 10)}},
                         training={"epochs_run": epochs, "train_samples": 1000})
             for s, a in enumerate(scores)]  # fmt: skip
 
@@ -91,7 +93,7 @@ def test_ladder_claims_from_synthetic_records_give_verdicts(make_record) -> None
                + _runs(make_record, "cnn", [0.94, 0.95, 0.962], shift2=0.05)
                + _runs(make_record, "cnn", [0.70, 0.72, 0.73], "ladder-permuted")
                + _runs(make_record, "dnn", [0.90, 0.908, 0.921], "ladder-permuted")
-               + _runs(make_record, "cnn", [0.50, 0.51, 0.52], "ladder-small"))  # fmt: skip
+               + _runs(make_record, "cnn", [0.50, 0.51, 0.525], "ladder-small"))  # fmt: skip
     lines = ladder_claims(LADDER, records)
     text = "\n".join(lines)
     verdicts = {line.split(":")[0]: line for line in lines}

@@ -139,7 +139,7 @@ def test_cifar_ladder_end_to_end_decodes_the_images_once(tmp_path: Path, monkeyp
 
 def _runs(make_record, model: str, experiment: str, scores: list[float], shift2: float = 0.1) -> list:
     return [make_record(model=model, experiment=experiment, seed=s, dataset={"name": "cifar10"},
-                        metrics={"accuracy": a, "accuracy_by_shift": {"0": a, "2": a - shift2}},
+                        metrics={"accuracy": a, "accuracy_by_shift": {"0": a, "2": a - shift2 * (1 + s * s / 10)}},
                         training={"epochs_run": 2.0, "train_samples": 10000})
             for s, a in enumerate(scores)]  # fmt: skip
 
@@ -152,7 +152,7 @@ def test_cifar_claims_say_their_budget_and_reach_the_summary(make_record) -> Non
                + _runs(make_record, "lecture-cnn", "properties-cifar", [0.52, 0.53, 0.545], shift2=0.04)
                + _runs(make_record, "lecture-cnn", "properties-cifar-permuted", [0.38, 0.39, 0.40])
                + _runs(make_record, "dnn", "properties-cifar-permuted", [0.401, 0.409, 0.42])
-               + _runs(make_record, "lecture-cnn", "properties-cifar-downsampled", [0.45, 0.46, 0.47]))  # fmt: skip
+               + _runs(make_record, "lecture-cnn", "properties-cifar-downsampled", [0.45, 0.462, 0.47]))  # fmt: skip
     lines = get_task("image").summarize(records)
     text = "\n".join(lines)
     assert "CIFAR-10 property 2, weight sharing: shared local filters beat unshared ones: SUPPORTED" in text

@@ -155,7 +155,7 @@ def test_the_summary_keeps_shuffled_word_order_runs_apart(make_record) -> None:
                             training={}, **extra) for i, s in enumerate(scores)]  # fmt: skip
 
     glove = {"embedding": "glove-50"}
-    kept = runs("kim-cnn-non-static", [0.78, 0.79, 0.77], options=glove)
+    kept = runs("kim-cnn-non-static", [0.78, 0.80, 0.77], options=glove)
     rand = runs("kim-cnn-rand", [0.70, 0.71, 0.69], options={"embedding": "random"})
     shuffled = runs("kim-cnn-non-static", [0.60, 0.61, 0.62, 0.6], options=glove | {"word_order": "shuffled"},
                     experiment="word-order-shuffled")  # fmt: skip
