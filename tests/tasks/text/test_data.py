@@ -194,5 +194,5 @@ def test_the_summary_never_pools_profiles(make_record) -> None:
     text = TASK.summarize(runs("default", [0.70, 0.71, 0.72]) + runs("full", [0.60, 0.62, 0.61]))[0]
     assert "boe [random, one split] 71.00" in text and "boe [random, one split, full profile] 61.00" in text
     text = TASK.summarize(runs("default", [0.70, 0.71, 0.72]) + runs("default", [0.50, 0.52, 0.51], epochs=17))[0]
-    assert "boe [random, one split, cpu, 12 epochs, batch 50] 71.00" in text, text
-    assert "boe [random, one split, cpu, 17 epochs, batch 50] 51.00" in text
+    assert "boe [random, one split, cpu, 12 epochs, batch 128] 71.00" in text, text
+    assert "boe [random, one split, cpu, 17 epochs, batch 128] 51.00" in text
