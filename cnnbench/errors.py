@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 
 class UsageError(Exception):
@@ -26,9 +27,14 @@ def reason(error: BaseException) -> str:
 
 def check_count(value: object, low: int, high: int, what: str) -> None:
     """A whole number (epochs, steps, places), refused in one line unless an integer within [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    try:
+        whole = None if isinstance(value, bool) else operator.index(value)  # an int, or numpy's integers
+    except TypeError:
+        whole = None
+    if whole is None:
         raise UsageError(f"{what} must be a whole number between {low} and {high}, got {value!r}")
-    check_range(value, low, high, what)
+    if not low <= whole <= high:
+        raise UsageError(f"{what} must be between {low} and {high}, got {whole}")
 
 
 def check_range(value: float, low: float, high: float, what: str) -> None:

@@ -30,7 +30,8 @@ class Estimate:
         mean = f"{scale * self.mean:.{digits}f}"
         if self.half_width is None:
             return f"{mean} (n=1)"
-        return f"{mean} ± {scale * self.half_width:.{digits}f} (n={self.n})"
+        spread = ", no spread" if self.half_width == 0 else ""  # identical runs: see _no_interval
+        return f"{mean} ± {scale * self.half_width:.{digits}f} (n={self.n}{spread})"
 
 
 def estimate(values: Sequence[float]) -> Estimate:
@@ -82,14 +83,13 @@ def compare(a: Sequence[float], b: Sequence[float], expect: str = "greater", pai
         if len(a) != len(b):
             raise ValueError("a paired comparison needs one b per a")
         d = [x - y for x, y in zip(a, b, strict=True)]
-        low, high, p = _interval_paired(d)
-        test, flat = "paired t-test", _flat(d)
+        test, why = "paired t-test", _no_interval(d, "the per-seed differences are identical")
     else:
-        low, high, p = _interval_welch(a, b)
-        test, flat = "Welch's t-test", _flat(a) and _flat(b)
-    if low is None or high is None:
-        why = NO_SPREAD if min(len(a), len(b)) >= 2 and flat else "too few runs"
-        return Comparison(diff, None, None, None, f"{test}, {why}", len(a), len(b), f"inconclusive at {n}")
+        test = "Welch's t-test"
+        why = _no_interval(a, "one side's values are identical") or _no_interval(b, "one side's values are identical")
+    if why is not None:
+        return Comparison(diff, None, None, None, f"{test}, {why}", len(a), len(b), _no_verdict(why, n))
+    low, high, p = _interval_paired(d) if paired else _interval_welch(a, b)
     return Comparison(diff, low, high, p, test, len(a), len(b), _verdict(low, high, expect, n))
 
 
@@ -111,45 +111,49 @@ def compare_to(values: Sequence[float], target: float, expect: str = "greater") 
     d = [float(v) - target for v in values]
     if not d:
         raise ValueError("no values")
-    low, high, p = _interval_paired(d)
     diff, n = statistics.fmean(d), f"n = {len(d)}"
-    if low is None or high is None:
-        why = NO_SPREAD if len(d) >= 2 else "too few runs"
-        return Comparison(diff, None, None, None, f"one-sample t-test, {why}", len(d), 0, f"inconclusive at {n}")
+    why = _no_interval(d, "the values are identical")
+    if why is not None:
+        return Comparison(diff, None, None, None, f"one-sample t-test, {why}", len(d), 0, _no_verdict(why, n))
+    low, high, p = _interval_paired(d)
     return Comparison(diff, low, high, p, "one-sample t-test", len(d), 0, _verdict(low, high, expect, n))
 
 
-# Runs that all give the same value (the same seed run again, or a model the seed does not reach) show no spread:
-# the t-interval collapses to a point, so no verdict is drawn from them
-NO_SPREAD = "no spread between runs (identical values: do the seeds vary anything?)"
+TOO_FEW = "too few runs"
 
 
-def _flat(values: list[float]) -> bool:
-    """All values the same, up to float rounding (scores that differ by a sample differ by far more)."""
-    return max(values) - min(values) <= 1e-9 * max(1.0, *(abs(v) for v in values))
+def _no_interval(values: list[float], identical: str) -> str | None:
+    """Why these runs give no interval, or None when they do: fewer than two, a score that is not a number, or
+    no spread (all equal up to float rounding: the same seed run again, or a model the seed does not reach; the
+    t-interval would collapse to a point and claim a certainty the runs do not give)."""
+    if len(values) < 2:
+        return TOO_FEW
+    if not all(math.isfinite(v) for v in values):
+        return "a score that is not a finite number"
+    if max(values) - min(values) <= 1e-9 * max(1.0, *(abs(v) for v in values)):
+        return f"no spread between runs ({identical}: do the seeds vary anything?)"
+    return None
 
 
-def _interval_paired(d: list[float]) -> tuple[float | None, float | None, float | None]:
-    n = len(d)
-    if n < 2:
-        return None, None, None
-    mean, sd = statistics.fmean(d), statistics.stdev(d)
-    if _flat(d):  # no spread: a zero-width interval would claim certainty the runs do not give
-        return None, None, None
-    sem = sd / math.sqrt(n)
+def _no_verdict(why: str, n: str) -> str:
+    """More runs may settle a comparison of too few; runs without spread or with a non-number need looking at."""
+    return f"inconclusive at {n}" if why == TOO_FEW else f"inconclusive, {why.split(' (')[0]}, at {n}"
+
+
+def _interval_paired(d: list[float]) -> tuple[float, float, float]:
+    """The one-sample t interval and p-value of d's mean (d: two or more finite values with spread)."""
+    n, mean = len(d), statistics.fmean(d)
+    sem = statistics.stdev(d) / math.sqrt(n)
     t = float(_stats.t.ppf(0.5 + LEVEL / 2, n - 1))
     p = float(2 * _stats.t.sf(abs(mean / sem), n - 1))
     return mean - t * sem, mean + t * sem, p
 
 
-def _interval_welch(a: list[float], b: list[float]) -> tuple[float | None, float | None, float | None]:
-    if len(a) < 2 or len(b) < 2:
-        return None, None, None
+def _interval_welch(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """Welch's interval and p-value of mean(a) - mean(b) (each side: two or more finite values with spread)."""
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     diff = statistics.fmean(a) - statistics.fmean(b)
     se = math.sqrt(va + vb)
-    if _flat(a) and _flat(b):  # both sides without spread: see _interval_paired
-        return None, None, None
     # Welch-Satterthwaite degrees of freedom
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     t = float(_stats.t.ppf(0.5 + LEVEL / 2, df))

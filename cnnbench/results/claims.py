@@ -195,8 +195,9 @@ def judge_target(statement: str, s: Side, target: float, anchor: str = "", goal_
     seconds = [t for t in (run_seconds(r) for r in s.runs) if t is not None]
     if seconds and goal_seconds is not None:
         took = estimate(seconds)
-        spread = f" ± {took.half_width:,.0f}" if took.half_width is not None else ""
-        took_text = f"{took.mean:,.0f}{spread} s (n={took.n})"
+        form = ",.0f" if goal_seconds >= 120 else ".3g"  # a GPU's seconds against a goal of a few
+        spread = f" ± {took.half_width:{form}}" if took.half_width is not None else ""
+        took_text = f"{took.mean:{form}}{spread} s (n={took.n})"
         within = "within" if took.mean <= goal_seconds else "over"
         goal = f"{goal_seconds / 60:.0f} min" if goal_seconds >= 120 else f"{goal_seconds:g} s"
         parts.append(f"Time from the first step to the end of the final evaluation: {took_text}, {within} the "

@@ -133,6 +133,13 @@ def _text_config(r: Record, design: str) -> tuple[str, ...]:
     return (r.model, embedding, *((scale,) if embedding != "random" else ()), design, *profile)
 
 
+def _budget_words(r: Record) -> tuple[str, ...]:
+    """What else may set two text configurations apart: device, epochs and batch (said where the row's words
+    match another row's)."""
+    p = r.config.profile
+    return (r.device.type, f"{p.epochs} epochs", f"batch {p.batch_size}")
+
+
 class TextTask(Task):
     name = "text"
     modality = "text"
@@ -245,10 +252,18 @@ class TextTask(Task):
               and r.options.get("word_order", "kept") == "kept" and not (r.experiment or "").startswith("word-order")]
         if not mr:
             return []
-        acc: dict[tuple[str, ...], list[float]] = {}
         designs = split_designs(mr)
+        groups: dict[tuple[str, str], list[Record]] = {}  # a row per configuration and split design
         for r in mr:
-            acc.setdefault(_text_config(r, designs[id(r)]), []).append(r.score)
+            groups.setdefault((config_key(r), designs[id(r)]), []).append(r)
+        labels = {k: _text_config(g[0], k[1]) for k, g in groups.items()}
+        shared = {label for label in labels.values() if list(labels.values()).count(label) > 1}
+        acc: dict[tuple[str, ...], list[float]] = {}
+        for k, g in groups.items():  # configurations the words above do not tell apart say their budget
+            label = labels[k] + (_budget_words(g[0]) if labels[k] in shared else ())
+            if label in acc:  # still alike in words (other hyper-parameters): numbered, never pooled
+                label += (f"configuration {sum(1 for other in acc if other[: len(label)] == label) + 1}",)
+            acc[label] = [r.score for r in g]
         parts = []
         for (model, *config), values in sorted(acc.items(), key=lambda kv: -statistics.fmean(kv[1])):
             anchor = f" (Kim: {KIM_ANCHORS[model]})" if model in KIM_ANCHORS else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -216,11 +217,16 @@ def test_the_step_schedule_drives_the_optimiser() -> None:
         ({"lookahead": 2.5}, "lookahead period .* whole number"),
         ({"lookahead": True}, "lookahead period .* whole number"),
         ({"epochs": 2.0}, "epochs must be a whole number"),
+        ({"batch_size": 2.5}, "batch size must be a whole number"),
+        ({"augment": Augment(cutout=1.5)}, "cutout must be a whole number"),
+        ({"epochs": 10**9}, "epochs must be between 1 and 100000, got 1000000000"),
     ],
 )
 def test_bad_training_settings_are_one_line(changes: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         check_profile(dataclasses.replace(Profile(1, 1, 0.1), **changes))
+    if "whole number" in message:  # numpy's integers are whole numbers
+        check_profile(dataclasses.replace(Profile(1, 1, 0.1), epochs=np.int64(2), lookahead=np.int32(5)))
 
 
 def test_the_spec_travels_through_records_and_checkpoints() -> None:

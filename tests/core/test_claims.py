@@ -103,3 +103,7 @@ def test_a_recipe_against_its_target_gives_the_gap_and_the_time(make_record: Mak
     assert text.startswith("fast reaches 94%: SUPPORTED.") and "Gap" not in text and "over the goal" in text
     assert "Time" not in claims.judge_target("r", claims.side("fast", slow), 0.94)  # no goal set, no time said
     assert "over the goal of 5 s" in claims.judge_target("r", claims.side("fast", slow), 0.94, "", 5.0)
+    quick = _runs(make_record, "fast", [0.95, 0.952, 0.951], metrics={"eval_seconds": 0.3},
+                  training={"train_seconds": 4.4})  # fmt: skip
+    text = claims.judge_target("r", claims.side("fast", quick), 0.94, "", 5.0)
+    assert "4.7 ± 0 s (n=3), within the goal of 5 s" in text  # not rounded to whole seconds

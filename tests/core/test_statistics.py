@@ -44,11 +44,15 @@ def test_single_runs_are_never_a_verdict() -> None:
 
 def test_runs_without_spread_are_never_a_verdict() -> None:
     """Identical values (a seed that varies nothing) give a zero-width interval: no verdict, the reason said."""
-    for c in (compare([0.9, 0.9, 0.9], [0.8, 0.8, 0.8]), compare([0.9, 0.93], [0.8, 0.83], paired=True),
-              compare_to([0.95, 0.95], 0.94)):  # fmt: skip
-        assert c.low is None and c.verdict.startswith("inconclusive"), c
-        assert "no spread" in c.text()
-    assert compare([0.9, 0.9, 0.9], [0.8, 0.81, 0.8]).verdict == "supported"  # one side's spread is enough
+    for c, why in ((compare([0.9, 0.9, 0.9], [0.8, 0.8, 0.8]), "one side's values are identical"),
+                   (compare([0.9, 0.9, 0.9], [0.8, 0.81, 0.8]), "one side's values are identical"),
+                   (compare([0.9, 0.93], [0.8, 0.83], paired=True), "the per-seed differences are identical"),
+                   (compare_to([0.95, 0.95], 0.94), "the values are identical")):  # fmt: skip
+        assert c.low is None and c.verdict.startswith("inconclusive, no spread between runs, at n = "), c
+        assert f"no spread between runs ({why}: do the seeds vary anything?)" in c.text()
+    nan = compare([0.9, float("nan"), 0.9], [0.8, 0.81, 0.82])
+    assert nan.verdict == "inconclusive, a score that is not a finite number, at n = 3" and nan.low is None
+    assert estimate([0.9, 0.9]).text() == "90.00 ± 0.00 (n=2, no spread)" and estimate([0.9, 0.8]).half_width > 0
 
 
 def test_a_mean_against_a_fixed_target_matches_scipy() -> None:

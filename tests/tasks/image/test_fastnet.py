@@ -196,3 +196,5 @@ def test_the_summary_holds_each_recipe_to_its_target(make_record) -> None:
     on_gpu = [dataclasses.replace(r, device=dataclasses.replace(r.device, type="cuda")) for r in fast]
     [goal] = [line for line in get_task("image").summarize(on_gpu) if line.startswith("CIFAR-10, fastnet (")]
     assert "over the goal of 5 s" in goal  # the GPU's goal, not the CPU's
+    both = [line for line in get_task("image").summarize(fast + on_gpu) if line.startswith("CIFAR-10, fastnet (")]
+    assert len(both) == 2 and "within the goal of 90 min" in both[0] and "over the goal of 5 s" in both[1]

@@ -183,12 +183,16 @@ def test_the_summary_tells_one_split_from_a_split_per_seed(make_record) -> None:
 
 
 def test_the_summary_never_pools_profiles(make_record) -> None:
-    """Runs of one model in two profiles are two rows, the non-default profile named."""
-    def runs(profile: str, scores: list[float]) -> list:
+    """Runs of one model in two profiles are two rows, the non-default profile named; two budgets within one
+    profile are two rows that say their budgets."""
+    def runs(profile: str, scores: list[float], **config) -> list:
         return [make_record(task="text", model="boe", seed=i, profile=profile, options={"embedding": "random"},
                             dataset={"name": "mr", "notes": {"split_rule": f"stratified, seed {i}"}},
-                            metrics={"accuracy": s}, training={})
+                            metrics={"accuracy": s}, training={}, config=config)
                 for i, s in enumerate(scores)]  # fmt: skip
 
     text = TASK.summarize(runs("default", [0.70, 0.71, 0.72]) + runs("full", [0.60, 0.62, 0.61]))[0]
     assert "boe [random, one split] 71.00" in text and "boe [random, one split, full profile] 61.00" in text
+    text = TASK.summarize(runs("default", [0.70, 0.71, 0.72]) + runs("default", [0.50, 0.52, 0.51], epochs=17))[0]
+    assert "boe [random, one split, cpu, 12 epochs, batch 128] 71.00" in text, text
+    assert "boe [random, one split, cpu, 17 epochs, batch 128] 51.00" in text
