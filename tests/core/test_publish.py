@@ -127,8 +127,8 @@ def test_the_committed_records_publish_the_committed_tables(tmp_path: Path, comm
 def test_the_claims_section_lists_every_judged_claim(tmp_path: Path, rec) -> None:
     runs = tmp_path / "runs"
     training = {"training": {"stopped_by": "epochs"}}
-    for seed in range(3):
-        write_record(rec("kim-cnn-rand", seed, 0.70 + 0.01 * seed, **training), runs / "m" / f"r{seed}.json")
+    for seed, rand in enumerate((0.70, 0.715, 0.715)):  # the per-seed differences vary: runs need spread
+        write_record(rec("kim-cnn-rand", seed, rand, **training), runs / "m" / f"r{seed}.json")
         write_record(rec("kim-cnn-non-static", seed, 0.75 + 0.01 * seed, **training), runs / "m" / f"n{seed}.json")
     assert main(["publish", "--runs", str(runs), "--out", str(tmp_path / "results")]) == 0
     readme = (tmp_path / "results" / "README.md").read_text()
@@ -136,7 +136,7 @@ def test_the_claims_section_lists_every_judged_claim(tmp_path: Path, rec) -> Non
     row = next(line for line in claims.splitlines() if "(kim-cnn-non-static) beat random ones" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:2] == ["m", "text"]
-    assert cells[3].startswith("kim-cnn-non-static 76.00 ± 2.48 (n=3) vs kim-cnn-rand 71.00 ± 2.48 (n=3); +5.00")
+    assert cells[3].startswith("kim-cnn-non-static 76.00 ± 2.48 (n=3) vs kim-cnn-rand 71.00 ± 2.15 (n=3); +5.00")
     assert cells[4] == "SUPPORTED" and cells[5] == "equal epochs (12 each); equal training compute"
     assert "Kim 2014" in cells[6]
 
