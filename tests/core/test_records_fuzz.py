@@ -31,13 +31,15 @@ _TARGETS = [
 
 @pytest.fixture
 def full_record(make_record: Callable[..., Record]) -> dict[str, Any]:
-    """A trained and timed record with every optional part: its JSON form."""
-    return make_record(
+    """A trained and timed record with every optional part: its JSON form, as read back from a file (to_json keeps
+    tuples such as the profile's lr_points, which a file holds as lists)."""
+    record = make_record(
         experiment="digits", metrics={"accuracy": 0.8, "accuracy_by_sex": {"male": 0.7, "female": 0.9}},
         training={"learning_curve": _CURVE, "time_to_target": _TARGETS, "dev_scores": [0.5, 0.6]},
         timing={"forward": {1: 1.0, 64: 20.0}, "train_step": {64: 60.0}}, distributed={},
         environment={"governor": "performance", "clock_ghz": 2.5}, ceiling={},
-    ).to_json()  # fmt: skip
+    )  # fmt: skip
+    return json.loads(json.dumps(record.to_json()))
 
 
 def _paths(value: Any, at: tuple = ()) -> Iterator[tuple]:
