@@ -33,12 +33,12 @@ def check_count(value: object, low: int, high: int, what: str) -> None:
         whole = None
     if whole is None:
         raise UsageError(f"{what} must be a whole number between {low} and {high}, got {value!r}")
-    if not low <= whole <= high:
-        raise UsageError(f"{what} must be between {low} and {high}, got {whole}")
+    check_range(whole, low, high, what)
 
 
 def check_range(value: float, low: float, high: float, what: str) -> None:
     """A number the user gave, refused in one line unless finite and within [low, high]."""
-    if not math.isfinite(value) or not low <= value <= high:
+    finite = not isinstance(value, float) or math.isfinite(value)  # an int of any size is finite (no overflow)
+    if not finite or not low <= value <= high:
         bounds = f"{low} and {high}" if isinstance(low, int) and isinstance(high, int) else f"{low:g} and {high:g}"
         raise UsageError(f"{what} must be between {bounds}, got {value!r}")

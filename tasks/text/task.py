@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -257,12 +258,14 @@ class TextTask(Task):
         for r in mr:
             groups.setdefault((config_key(r), designs[id(r)]), []).append(r)
         labels = {k: _text_config(g[0], k[1]) for k, g in groups.items()}
-        shared = {label for label in labels.values() if list(labels.values()).count(label) > 1}
+        alike = Counter(labels.values())
         acc: dict[tuple[str, ...], list[float]] = {}
+        seen: Counter[tuple[str, ...]] = Counter()
         for k, g in groups.items():  # configurations the words above do not tell apart say their budget
-            label = labels[k] + (_budget_words(g[0]) if labels[k] in shared else ())
-            if label in acc:  # still alike in words (other hyper-parameters): numbered, never pooled
-                label += (f"configuration {sum(1 for other in acc if other[: len(label)] == label) + 1}",)
+            label = labels[k] + (_budget_words(g[0]) if alike[labels[k]] > 1 else ())
+            seen[label] += 1
+            if seen[label] > 1:  # still alike in words (other hyper-parameters): numbered, never pooled
+                label += (f"configuration {seen[label]}",)
             acc[label] = [r.score for r in g]
         parts = []
         for (model, *config), values in sorted(acc.items(), key=lambda kv: -statistics.fmean(kv[1])):

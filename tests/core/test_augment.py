@@ -220,6 +220,7 @@ def test_the_step_schedule_drives_the_optimiser() -> None:
         ({"batch_size": 2.5}, "batch size must be a whole number"),
         ({"augment": Augment(cutout=1.5)}, "cutout must be a whole number"),
         ({"epochs": 10**9}, "epochs must be between 1 and 100000, got 1000000000"),
+        ({"epochs": 10**400}, "epochs must be between 1 and 100000, got 1000"),
     ],
 )
 def test_bad_training_settings_are_one_line(changes: dict, message: str) -> None:
